@@ -1,0 +1,63 @@
+# Two commands: `make run` (set up + start the chat UI) and `make test` (set up + run every test).
+# Everything the project needs is installed here: Python packages into .venv (torch pinned to the
+# local CPU build via constraints.txt), Debian's chromium for the browser tests.
+
+PY        ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+PIP       := $(BIN)/pip install -c constraints.txt
+STAMP     := $(VENV)/.installed
+DEVSTAMP  := $(VENV)/.installed-dev
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export ANONYMIZED_TELEMETRY=False
+export GRADIO_ANALYTICS_ENABLED=False
+HOST      ?= 127.0.0.1
+PORT      ?= 7860
+
+.PHONY: run test install install-dev index bench eval check-eval browser clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else 'torch is ' + v + ', expected 2.13.0 (CPU)')"
+	$(BIN)/advisor setup
+	touch $@
+
+$(DEVSTAMP): $(STAMP)
+	$(PIP) -e '.[dev,llm]'
+	$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else 'torch is ' + v + ', expected 2.13.0 (CPU)')"
+	touch $@
+
+install: $(STAMP)
+
+install-dev: $(DEVSTAMP) browser
+
+# Debian's chromium for the Playwright browser tests (no browser download).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; \
+	fi
+
+index: $(STAMP)
+	$(BIN)/advisor ingest
+
+run: index
+	$(BIN)/advisor serve --host $(HOST) --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest -q -ra
+	$(BIN)/advisor eval --check
+
+eval: index
+	$(BIN)/advisor eval
+
+bench: install-dev
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache

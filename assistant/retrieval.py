@@ -1,0 +1,247 @@
+"""Stage 4: hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, with a profile boost.
+
+Reciprocal-rank fusion (RRF) needs no score calibration between the two lists:
+each passage scores ``sum(1 / (RRF_K + rank))`` over the lists it appears in.
+An applicant profile (audience, specialty) multiplies the score of guides
+written for that profile and mildly lowers guides written for the *other*
+audience or specialty; guides for ``any`` audience are never penalised, so
+general advice is not hidden. ``strict=True`` filters instead of boosting.
+
+:func:`get_retriever` returns one process-wide :class:`Retriever` per data
+directory; it notices when an ingest swaps in a new index generation and
+reloads. The LangChain ``BaseRetriever`` view lives in ``langchain_retriever.py``
+so that ``advisor retrieve`` never imports LangChain.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from assistant.config import MAX_QUESTION_CHARS, Settings, get_settings
+from assistant.errors import IndexMissingError, InputError
+from assistant.index import REBUILD_HINT, IndexState, _load_chunk_table, chroma_client
+from assistant.schemas import Hit
+
+RRF_K = 60
+CANDIDATES = 30  # per list, before fusion
+BOOST_MATCH = 1.35  # guide written for the applicant's audience / specialty
+PENALTY_MISMATCH = 0.75  # guide written for the other audience / another specialty
+AUDIENCES = ("us-img", "non-us-img")
+
+SPECIALTY_ALIASES = {
+    "genetics": "medical-genetics",
+    "medical genetics": "medical-genetics",
+    "medical-genetics": "medical-genetics",
+    "radiology": "radiology",
+    "diagnostic radiology": "radiology",
+    "diagnostic-radiology": "radiology",
+}
+AUDIENCE_ALIASES = {
+    "us-img": "us-img",
+    "us": "us-img",
+    "us-citizen": "us-img",
+    "us citizen img": "us-img",
+    "non-us-img": "non-us-img",
+    "non-us": "non-us-img",
+    "non-us-citizen": "non-us-img",
+    "non-us citizen img": "non-us-img",
+    "any": None,
+    "": None,
+}
+
+
+def validate_question(question) -> str:
+    """Return the question stripped, or raise InputError (empty, too long, not text)."""
+    if not isinstance(question, str):
+        raise InputError("the question must be text")
+    q = " ".join(question.replace("\x00", " ").split())
+    if not q:
+        raise InputError("the question is empty")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return q
+
+
+def normalize_profile(audience: str | None, specialty: str | None) -> tuple[str | None, str | None]:
+    """Canonical (audience, specialty); raises InputError for an unknown audience."""
+    a = None
+    if audience is not None:
+        if not isinstance(audience, str) or audience.strip().lower() not in AUDIENCE_ALIASES:
+            raise InputError(f"unknown audience '{audience}' (use us-img or non-us-img)")
+        a = AUDIENCE_ALIASES[audience.strip().lower()]
+    s = None
+    if specialty is not None:
+        if not isinstance(specialty, str):
+            raise InputError("the specialty must be text")
+        key = specialty.strip().lower()
+        if key in ("", "any"):
+            s = None
+        else:
+            s = SPECIALTY_ALIASES.get(key, key.replace(" ", "-"))
+            if len(s) > 60 or not all(ch.isalnum() or ch == "-" for ch in s):
+                raise InputError(f"unknown specialty '{specialty}'")
+    return a, s
+
+
+def profile_weight(meta: dict, audience: str | None, specialty: str | None) -> float:
+    w = 1.0
+    doc_aud = meta.get("audience") or "any"
+    doc_spec = meta.get("specialty") or "any"
+    if audience:
+        if doc_aud == audience:
+            w *= BOOST_MATCH
+        elif doc_aud != "any":
+            w *= PENALTY_MISMATCH
+    if specialty:
+        if doc_spec == specialty:
+            w *= BOOST_MATCH
+        elif doc_spec != "any":
+            w *= PENALTY_MISMATCH
+    return w
+
+
+def profile_allows(meta: dict, audience: str | None, specialty: str | None) -> bool:
+    doc_aud = meta.get("audience") or "any"
+    doc_spec = meta.get("specialty") or "any"
+    return (not audience or doc_aud in (audience, "any")) and (not specialty or doc_spec in (specialty, "any"))
+
+
+class Retriever:
+    """Hybrid search over the live index generation of one data directory."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._lock = threading.RLock()
+        self._loaded_gen: int | None = None
+        self._state_mtime: float | None = None
+        self.rows: list[dict] = []
+        self.by_id: dict[str, int] = {}
+        self.bm25 = None
+        self.collection = None
+        self.state: IndexState | None = None
+        from assistant.embeddings import get_embedder
+
+        self.embedder = get_embedder(self.settings.cache_dir)
+
+    # -- loading
+    def _state_file(self) -> Path:
+        return self.settings.index_dir / "state.json"
+
+    def ensure_loaded(self) -> None:
+        """Load (or reload after an ingest swap) the live generation."""
+        f = self._state_file()
+        try:
+            mtime = f.stat().st_mtime_ns
+        except FileNotFoundError:
+            raise IndexMissingError(f"no index in {self.settings.index_dir}; run `advisor ingest` to build it") from None
+        if mtime == self._state_mtime and self.collection is not None:
+            return
+        with self._lock:
+            if mtime == self._state_mtime and self.collection is not None:
+                return
+            state = IndexState.read(self.settings)
+            if not state.generation:
+                raise IndexMissingError(f"the index in {self.settings.index_dir} is empty; run `advisor ingest` to build it")
+            gdir = state.gen_dir(self.settings)
+            rows = _load_chunk_table(gdir)
+            from assistant.lexical import BM25Index
+
+            try:
+                bm25 = BM25Index.load(gdir / "bm25", len(rows))
+            except Exception as exc:
+                raise IndexMissingError(f"the BM25 index in {gdir / 'bm25'} is missing or corrupt ({type(exc).__name__}); {REBUILD_HINT}") from None
+            client = chroma_client(self.settings)
+            try:
+                coll = client.get_collection(state.collection, embedding_function=None)
+                n = coll.count()
+            except Exception as exc:
+                raise IndexMissingError(f"the Chroma collection '{state.collection}' is missing or corrupt ({type(exc).__name__}); {REBUILD_HINT}") from None
+            if n != len(rows):
+                raise IndexMissingError(f"the Chroma collection has {n} passages but the chunk table has {len(rows)}; {REBUILD_HINT}")
+            self.rows, self.bm25, self.collection, self.state = rows, bm25, coll, state
+            self.by_id = {r["id"]: i for i, r in enumerate(rows)}
+            self._loaded_gen, self._state_mtime = state.generation, mtime
+
+    # -- searching
+    def _hit(self, i: int, score: float, dense: float) -> Hit:
+        r = self.rows[i]
+        return Hit(
+            chunk_id=r["id"],
+            source=r["source"],
+            title=r["title"],
+            section=r["section"],
+            text=r["text"],
+            score=score,
+            audience=r.get("audience", "any"),
+            specialty=r.get("specialty", "any"),
+            dense=dense,
+        )
+
+    def dense_search(self, question: str, n: int) -> list[tuple[int, float]]:
+        vec = self.embedder.embed_query(question)
+        n = min(n, len(self.rows))
+        res = self.collection.query(query_embeddings=[vec.tolist()], n_results=n, include=["distances"])
+        out = []
+        for cid, dist in zip(res["ids"][0], res["distances"][0]):
+            i = self.by_id.get(cid)
+            if i is not None:
+                out.append((i, 1.0 - float(dist)))
+        return out
+
+    def search(
+        self,
+        question: str,
+        k: int = 5,
+        audience: str | None = None,
+        specialty: str | None = None,
+        strict: bool = False,
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``question``, best first (fused RRF score in ``Hit.score``)."""
+        q = validate_question(question)
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 100:
+            raise InputError("k must be a whole number between 1 and 100")
+        audience, specialty = normalize_profile(audience, specialty)
+        self.ensure_loaded()
+        with self._lock:
+            dense = self.dense_search(q, CANDIDATES)
+            lexical = self.bm25.search(q, CANDIDATES)
+            rows = self.rows
+        scores: dict[int, float] = {}
+        dense_sim: dict[int, float] = {}
+        for rank, (i, sim) in enumerate(dense):
+            scores[i] = scores.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+            dense_sim[i] = sim
+        for rank, (i, _s) in enumerate(lexical):
+            scores[i] = scores.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if audience or specialty:
+            for i in list(scores):
+                meta = rows[i]
+                if strict and not profile_allows(meta, audience, specialty):
+                    del scores[i]
+                else:
+                    scores[i] *= profile_weight(meta, audience, specialty)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        missing = [i for i, _ in ranked if i not in dense_sim]
+        if missing:  # lexical-only hits: compute their cosine too (abstention uses it)
+            import numpy as np
+
+            qv = self.embedder.embed_query(q)
+            vecs = self.embedder.embed_documents([rows[i]["embed"] for i in missing])
+            for i, v in zip(missing, vecs):
+                dense_sim[i] = float(np.dot(qv, v))
+        return [self._hit(i, s, dense_sim.get(i, 0.0)) for i, s in ranked]
+
+
+_RETRIEVERS: dict[str, Retriever] = {}
+_GLOBAL_LOCK = threading.Lock()
+
+
+def get_retriever(settings: Settings | None = None) -> Retriever:
+    """The process-wide retriever for this data directory (and Chroma URL)."""
+    settings = settings or get_settings()
+    key = f"{settings.home.resolve()}|{settings.chroma_url}"
+    with _GLOBAL_LOCK:
+        if key not in _RETRIEVERS:
+            _RETRIEVERS[key] = Retriever(settings)
+        return _RETRIEVERS[key]

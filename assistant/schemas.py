@@ -1,0 +1,75 @@
+"""Plain data shapes shared by retrieval, answers, drafts and the UI.
+
+Dataclasses (not pydantic) keep imports cheap on the hot ``retrieve`` path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Hit:
+    """One retrieved passage (a chunk of a guide) with its fused score."""
+
+    chunk_id: str
+    source: str  # document id = file stem
+    title: str
+    section: str  # heading path, " > " separated
+    text: str
+    score: float
+    audience: str = "any"
+    specialty: str = "any"
+    dense: float = 0.0  # cosine similarity of the query to this chunk (0 when not dense-retrieved)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "section": self.section, "text": self.text, "score": round(self.score, 6)}
+
+
+@dataclass
+class Citation:
+    """A numbered passage an answer or draft used; every ``[n]`` in its text points at one."""
+
+    n: int
+    source: str
+    title: str
+    section: str
+    text: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Profile:
+    """Who is asking: optional audience (us-img / non-us-img) and specialty."""
+
+    audience: str | None = None
+    specialty: str | None = None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v}
+
+
+@dataclass
+class Answer:
+    answer: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    conflicts: list[dict] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    note: str = ""
+    backend: str = "extractive"
+    question: str = ""  # the stand-alone question actually searched (after follow-up rewriting)
+
+    def to_json(self) -> dict:
+        return {
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "abstained": self.abstained,
+            "conflicts": self.conflicts,
+            "unsupported": self.unsupported,
+            "note": self.note,
+            "backend": self.backend,
+            "question": self.question,
+        }
