@@ -1,0 +1,468 @@
+"""Stage 5: grounded answers with numbered citations, abstention and conflicts.
+
+Flow for one question::
+
+    history + question --condense--> stand-alone question (+ profile carried over)
+                       --retrieve--> passages (hybrid, profile-boosted)
+                       --gate------> out of scope? -> "the guides don't cover this", no citations
+                       --compose---> extractive (default): sentences picked from the passages
+                                     LLM backend: prompt | model | parser, then claim check
+                       --cite------> only passages actually used, renumbered 1..n
+
+The default ``extractive`` backend is grounded by construction: every sentence
+of its answer is a sentence of a cited passage. LLM answers go through
+:mod:`assistant.verify`; sentences the passages do not support are removed and
+reported in ``Answer.unsupported``.
+
+The extractive path is plain Python (no LangChain import) so a cold
+``advisor ask`` starts fast; LLM backends run as a LangChain runnable chain
+(:func:`build_chain`), which also wraps the extractive path for LangChain users.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from assistant.config import PROJECT_DIR, Settings, get_settings
+from assistant.lexical import tokenize
+from assistant.retrieval import get_retriever, normalize_profile, validate_question
+from assistant.schemas import Answer, Citation, Hit
+from assistant.verify import normalize, split_sentences, strip_citations
+
+PROMPTS_DIR = PROJECT_DIR / "prompts"
+NOTE = (
+    "These guides are advice, not official policy: check program-specific facts with the program, "
+    "ERAS, NRMP or FREIDA."
+)
+NO_COVER = "The guides don't cover this."
+
+# Abstention gate, calibrated on evals/gold.jsonl (see evals/README.md): a question is in scope when
+# the best passage is close enough in meaning OR most of the question's distinctive words appear in it.
+MIN_DENSE = 0.50
+MIN_COVERAGE = 0.60
+MIN_DENSE_WITH_COVERAGE = 0.30
+K_RETRIEVE = 6
+MAX_POINTS = 4
+MAX_WORDS = 170
+
+# Words that say nothing about *what* is asked in this domain (present in nearly every question).
+_DOMAIN = set(
+    tokenize(
+        "img imgs international medical graduate graduates residency residencies program programs applicant applicants "
+        "apply applying application match matching specialty specialties us non citizen foreign national "
+        "medical genetics genetic radiology diagnostic usmle step guide guides advice help know tell want need good best "
+        "what how which when where why who should would could can do does did i me my mine am is are be "
+        "chance chances"
+    )
+)
+
+_SPECIALTY_WORDS = {
+    "radiology": "radiology",
+    "radiologist": "radiology",
+    "genetics": "medical-genetics",
+    "genomics": "medical-genetics",
+    "geneticist": "medical-genetics",
+}
+_AUDIENCE_PATTERNS = [
+    (re.compile(r"\bnon[-\s‑]?(?:us|u\.s\.)\b|\bforeign national|\bneed (?:a )?visa|\bvisa sponsorship", re.I), "non-us-img"),
+    (re.compile(r"\b(?:us|u\.s\.|american) citizen\b|\bamerican studying abroad\b", re.I), "us-img"),
+]
+_FOLLOWUP = re.compile(
+    r"^(?:and|but|also|what about|how about|and if|what if|then|so|ok|okay|same|in that case|and for|what for)\b|\b(?:it|that|this|those|them|there)\b",
+    re.I,
+)
+
+
+# ---------------------------------------------------------------- condense
+
+
+@dataclass
+class Turn:
+    question: str
+    audience: str | None = None
+    specialty: str | None = None
+
+
+def detect_specialty(text: str) -> str | None:
+    for w in re.findall(r"[a-z]+", text.lower()):
+        if w in _SPECIALTY_WORDS:
+            return _SPECIALTY_WORDS[w]
+    return None
+
+
+def detect_audience(text: str) -> str | None:
+    for pat, aud in _AUDIENCE_PATTERNS:
+        if pat.search(text):
+            return aud
+    return None
+
+
+def _history_questions(history) -> list[str]:
+    """Accept [(user, assistant)], [{"role", "content"}] or [str] histories; return the user turns."""
+    out: list[str] = []
+    for item in history or []:
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            if item.get("role") == "user" and isinstance(item.get("content"), str):
+                out.append(item["content"])
+        elif isinstance(item, (list, tuple)) and item and isinstance(item[0], str):
+            out.append(item[0])
+    return [q for q in out if q and q.strip()]
+
+
+def condense(question: str, history=None) -> str:
+    """Rewrite a follow-up ("what about radiology?") into a stand-alone question using the last user turn.
+
+    Deterministic on purpose (a rewrite must not invent content): a follow-up that
+    names another specialty swaps it into the previous question; any other
+    follow-up is appended to the previous question as its new focus.
+    """
+    prev = _history_questions(history)
+    if not prev:
+        return question
+    last = prev[-1]
+    q = question.strip()
+    words = q.split()
+    is_followup = bool(_FOLLOWUP.search(q)) or len(words) <= 4
+    if not is_followup:
+        return question
+    core = re.sub(r"^(?:and|but|also|so|ok|okay|then)\b[\s,]*", "", q, flags=re.I)
+    core = re.sub(r"^(?:what|how) about\s+", "", core, flags=re.I).rstrip("?. ")
+    new_spec = detect_specialty(q)
+    if new_spec and detect_specialty(last) and new_spec != detect_specialty(last):
+        old = detect_specialty(last)
+        pattern = {"radiology": r"(?:diagnostic\s+)?radiology", "medical-genetics": r"(?:medical\s+)?genetics(?:\s+and\s+genomics)?"}[old]
+        replaced = re.sub(pattern, core if len(core.split()) <= 3 else new_spec.replace("-", " "), last, flags=re.I)
+        return replaced if replaced != last else f"{last} {core}"
+    return f"{last.rstrip('?. ')}; {core}?"
+
+
+# ---------------------------------------------------------------- gate
+
+
+def focus_terms(question: str) -> list[str]:
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in _DOMAIN and not t.isdigit() or (t.isdigit() and len(t) == 4)]
+
+
+def coverage(question: str, hits: list[Hit]) -> float:
+    """Share of the question's distinctive words found in the top passages."""
+    terms = focus_terms(question)
+    if not terms:
+        return 1.0
+    seen = set()
+    for h in hits[:3]:
+        seen.update(tokenize(f"{h.section} {h.text}"))
+    return sum(1 for t in terms if t in seen) / len(terms)
+
+
+def in_scope(question: str, hits: list[Hit]) -> tuple[bool, dict]:
+    if not hits:
+        return False, {"dense": 0.0, "coverage": 0.0}
+    dense = max(h.dense for h in hits[:3])
+    cov = coverage(question, hits)
+    ok = dense >= MIN_DENSE and cov >= 0.34 or (cov >= MIN_COVERAGE and dense >= MIN_DENSE_WITH_COVERAGE)
+    return ok, {"dense": round(dense, 4), "coverage": round(cov, 4)}
+
+
+def abstain_text(settings: Settings | None = None) -> str:
+    topics = "explaining red flags (exam failures, low scores, gaps, professionalism, visas), Step score strategy, and researching programs, for IMGs applying to medical genetics and diagnostic radiology"
+    return f"{NO_COVER} I can only answer from the guide library, which covers {topics}. Try asking about one of those."
+
+
+# ---------------------------------------------------------------- extractive composition
+
+
+@dataclass
+class Unit:
+    text: str
+    hit_index: int  # position of the passage in the retrieved list
+    order: int  # position of the sentence in its passage
+    is_item: bool
+    lead_in: str  # the line ending ":" that introduces this list item, if any
+    score: float = 0.0
+
+
+def _units(hit: Hit, hit_index: int) -> list[Unit]:
+    units: list[Unit] = []
+    lead_in = ""
+    lines = hit.text.split("\n")
+    if lines and lines[0].strip().endswith("?") and hit.section.endswith(lines[0].strip()):
+        lines = lines[1:]  # the FAQ question itself is not an answer
+    for line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        item = bool(re.match(r"^(?:[-•–]|\d{1,2}[.)])\s+", s))
+        for sent in split_sentences(s):
+            if len(sent) < 12:
+                continue
+            units.append(Unit(sent, hit_index, len(units), item, lead_in if item else ""))
+        if not item:
+            lead_in = s if s.endswith(":") else ""
+    return units
+
+
+def _idf(retriever) -> dict[str, float]:
+    cache = getattr(retriever, "_idf_cache", None)
+    if cache is not None and cache[0] == id(retriever.rows):
+        return cache[1]
+    df: dict[str, int] = {}
+    for r in retriever.rows:
+        for t in set(tokenize(r["text"])):
+            df[t] = df.get(t, 0) + 1
+    n = max(1, len(retriever.rows))
+    idf = {t: math.log(1 + n / c) for t, c in df.items()}
+    retriever._idf_cache = (id(retriever.rows), idf)
+    return idf
+
+
+def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_match: bool) -> None:
+    q = set(tokenize(question))
+    default = max(idf.values()) if idf else 1.0
+    q_weight = sum(idf.get(t, default) for t in q) or 1.0
+    for u in units:
+        toks = set(tokenize(u.text + " " + u.lead_in))
+        overlap = sum(idf.get(t, default) for t in q & toks) / q_weight
+        rank_bonus = 0.25 / (1 + u.hit_index)
+        pos_bonus = 0.08 / (1 + u.order)
+        faq_bonus = 0.5 if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
+        length_pen = 0.1 if len(u.text.split()) > 60 else 0.0
+        u.score = overlap + rank_bonus + pos_bonus + faq_bonus - length_pen
+
+
+def _faq_match(question: str, hit: Hit) -> bool:
+    head = hit.section.split(" > ")[-1]
+    if not head.endswith("?"):
+        return False
+    a, b = set(tokenize(question)), set(tokenize(head))
+    return bool(a) and len(a & b) / max(1, min(len(a), len(b))) >= 0.5
+
+
+def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[str, list[int]]:
+    """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used."""
+    retriever = retriever or get_retriever()
+    idf = _idf(retriever)
+    pool = hits[:3]
+    units = [u for i, h in enumerate(pool) for u in _units(h, i)]
+    if not units:
+        return "", []
+    faq = _faq_match(question, pool[0])
+    _score_units(question, units, idf, faq)
+    first = [u for u in units if u.hit_index == 0] or units
+    lead = max(first, key=lambda u: (not u.is_item, u.score)) if faq else max(first, key=lambda u: u.score)
+    chosen = [lead]
+    words = len(lead.text.split())
+    # the best point of every other passage that says something relevant, then the best remaining
+    for i in range(1, len(pool)):
+        cand = [u for u in units if u.hit_index == i]
+        if cand:
+            best = max(cand, key=lambda u: u.score)
+            if best.score >= 0.35 and words + len(best.text.split()) <= MAX_WORDS:
+                chosen.append(best)
+                words += len(best.text.split())
+    rest = sorted((u for u in units if u not in chosen), key=lambda u: -u.score)
+    for u in rest:
+        if len(chosen) >= MAX_POINTS + 1 or words + len(u.text.split()) > MAX_WORDS:
+            break
+        if u.score < 0.3:
+            break
+        chosen.append(u)
+        words += len(u.text.split())
+    # keep reading order inside each passage, passages in rank order, lead first
+    body = sorted(chosen[1:], key=lambda u: (u.hit_index, u.order))
+    used: list[int] = []
+
+    def mark(u: Unit) -> str:
+        if u.hit_index not in used:
+            used.append(u.hit_index)
+        return f"[{u.hit_index + 1}]"
+
+    lead_text = lead.text
+    if lead.is_item and lead.lead_in:
+        lead_text = f"{lead.lead_in.rstrip(':')}: {lead.text[0].lower() + lead.text[1:]}"
+    lines = [f"{_sentence(lead_text)} {mark(lead)}"]
+    for u in body:
+        text = u.text
+        if u.is_item and u.lead_in and not any(o.lead_in == u.lead_in and o is not u and o in body[: body.index(u)] for o in body):
+            text = f"{u.lead_in.rstrip(':')}: {text[0].lower() + text[1:]}"
+        lines.append(f"- {_sentence(text)} {mark(u)}")
+    return "\n".join(lines), used
+
+
+def _sentence(text: str) -> str:
+    t = text.strip()
+    if t and t[-1] not in ".!?:…\"”)":
+        t += "."
+    return t[0].upper() + t[1:] if t else t
+
+
+# ---------------------------------------------------------------- conflicts
+
+_DURATION = re.compile(r"\(?(\d{1,2})[\s-]*(?:years?|yrs?)\)?", re.I)
+_ASKS_NUMBER = re.compile(r"\bhow (?:long|many)\b|\byears?\b|\bduration\b|\blength\b", re.I)
+
+
+def find_conflicts(question: str, hits: list[Hit]) -> list[dict]:
+    """Statements from different guides giving different durations for the same subject.
+
+    Only for questions that ask "how long / how many years". The subject is the
+    question's most distinctive word that the statements share, so "categorical
+    program (2 years)" and "categorical programs (4 years)" conflict while a
+    combined program's length does not.
+    """
+    if not _ASKS_NUMBER.search(question):
+        return []
+    terms = [t for t in focus_terms(question)]
+    if not terms:
+        return []
+    stmts: list[tuple[int, str, str, str]] = []  # (hit index, source, value, sentence)
+    for i, h in enumerate(hits):
+        for s in split_sentences(h.text):
+            m = _DURATION.search(s)
+            if not m:
+                continue
+            toks = set(tokenize(s))
+            if all(t in toks for t in terms):
+                stmts.append((i, h.source, m.group(1), s))
+    values = {v for _, _, v, _ in stmts}
+    sources = {src for _, src, _, _ in stmts}
+    if len(values) < 2 or len(sources) < 2:
+        return []
+    seen_val: set[tuple[str, str]] = set()
+    picked = []
+    for i, src, v, s in stmts:
+        if (src, v) in seen_val:
+            continue
+        seen_val.add((src, v))
+        picked.append({"hit": i, "source": src, "value": v, "text": s})
+    return [{"topic": " ".join(terms), "statements": picked}]
+
+
+# ---------------------------------------------------------------- citations
+
+
+def renumber(text: str, used: list[int], hits: list[Hit]) -> tuple[str, list[Citation]]:
+    """Map hit-index markers to 1..n in order of first use; list only the passages used."""
+    order: list[int] = []
+    for m in re.finditer(r"\[(\d{1,2})\]", text):
+        i = int(m.group(1)) - 1
+        if 0 <= i < len(hits) and i not in order:
+            order.append(i)
+    mapping = {i: n for n, i in enumerate(order, 1)}
+
+    def sub(m: re.Match) -> str:
+        i = int(m.group(1)) - 1
+        return f"[{mapping[i]}]" if i in mapping else ""
+
+    new_text = re.sub(r"\[(\d{1,2})\]", sub, text)
+    cites = [Citation(n=mapping[i], source=hits[i].source, title=hits[i].title, section=hits[i].section, text=hits[i].text) for i in order]
+    return new_text, cites
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+@dataclass
+class Prepared:
+    question: str  # as asked
+    standalone: str
+    audience: str | None
+    specialty: str | None
+    hits: list[Hit]
+    in_scope: bool
+    gate: dict
+
+
+def prepare(question: str, audience=None, specialty=None, history=None, settings: Settings | None = None, k: int = K_RETRIEVE) -> Prepared:
+    """Validate, condense with history, retrieve and gate (shared by every backend)."""
+    q = validate_question(question)
+    audience, specialty = normalize_profile(audience, specialty)
+    standalone = validate_question(condense(q, history))
+    specialty = detect_specialty(q) or specialty  # "what about radiology?" changes the specialty for this turn
+    audience = detect_audience(q) or audience
+    retriever = get_retriever(settings or get_settings())
+    hits = retriever.search(standalone, k=k, audience=audience, specialty=specialty)
+    ok, gate = in_scope(standalone, hits)
+    return Prepared(q, standalone, audience, specialty, hits, ok, gate)
+
+
+def _abstained(p: Prepared, backend: str) -> Answer:
+    return Answer(answer=abstain_text(), citations=[], abstained=True, note=NOTE, backend=backend, question=p.standalone)
+
+
+def answer_extractive(p: Prepared, settings: Settings | None = None) -> Answer:
+    if not p.in_scope:
+        return _abstained(p, "extractive")
+    retriever = get_retriever(settings or get_settings())
+    conflicts = find_conflicts(p.standalone, p.hits)
+    if conflicts:
+        c = conflicts[0]
+        lines = ["The guides disagree on this; here is what each says:"]
+        for st in c["statements"]:
+            lines.append(f"- {_sentence(st['text'])} [{st['hit'] + 1}]")
+        text = "\n".join(lines)
+    else:
+        text, _ = compose_extractive(p.standalone, p.hits, retriever)
+    if not text:
+        return _abstained(p, "extractive")
+    text, cites = renumber(text, [], p.hits)
+    by_source = {c.source: c.n for c in cites}
+    conflicts_out = [
+        {"topic": c["topic"], "statements": [{"n": by_source.get(s["source"]), "source": s["source"], "text": s["text"]} for s in c["statements"]]}
+        for c in conflicts
+    ]
+    return Answer(answer=text, citations=cites, abstained=False, conflicts=conflicts_out, note=NOTE, backend="extractive", question=p.standalone)
+
+
+def ask(
+    question: str,
+    audience: str | None = None,
+    specialty: str | None = None,
+    history=None,
+    llm: str | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer ``question`` from the guides. ``llm``: ``extractive`` (default), ``llamacpp:PATH`` or ``openai:MODEL@URL``."""
+    settings = settings or get_settings()
+    spec = (llm or settings.llm or "extractive").strip()
+    if spec == "extractive":
+        return answer_extractive(prepare(question, audience, specialty, history, settings), settings)
+    from assistant.answer_llm import answer_with_llm
+
+    return answer_with_llm(prepare(question, audience, specialty, history, settings), spec, settings)
+
+
+def stream(
+    question: str,
+    audience: str | None = None,
+    specialty: str | None = None,
+    history=None,
+    llm: str | None = None,
+    settings: Settings | None = None,
+) -> Iterator[dict]:
+    """Events for a UI: ``{"type": "text", "text": delta}`` pieces, then ``{"type": "answer", "answer": Answer}``.
+
+    The extractive backend streams its sentences; an LLM backend streams tokens
+    and then sends the claim-checked final answer, which replaces the draft text.
+    """
+    settings = settings or get_settings()
+    spec = (llm or settings.llm or "extractive").strip()
+    p = prepare(question, audience, specialty, history, settings)
+    if spec == "extractive":
+        ans = answer_extractive(p, settings)
+        for line in ans.answer.split("\n"):
+            yield {"type": "text", "text": line + "\n"}
+        yield {"type": "answer", "answer": ans}
+        return
+    from assistant.answer_llm import stream_with_llm
+
+    yield from stream_with_llm(p, spec, settings)
+
+
+def load_prompt(name: str) -> str:
+    return (PROMPTS_DIR / name).read_text(encoding="utf-8")

@@ -1,0 +1,149 @@
+"""Answers written by a real LLM (llama.cpp or an OpenAI-compatible server), then claim-checked.
+
+The chain is LangChain runnables: ``prompt | model | StrOutputParser()`` fed by
+the shared :func:`assistant.answer.prepare` stage, followed by
+:func:`check_answer`. The model sees the passages inside ``<passages>``
+delimiters and is told they are data. Every sentence it writes is checked
+against the passages it cites (or, if it cites none, against all of them):
+unsupported sentences are removed and returned in ``Answer.unsupported``;
+supported sentences without a marker get the marker of their best passage.
+If nothing supported remains, the grounded extractive answer is returned
+instead, and the note says so.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Iterator
+
+from assistant.answer import NO_COVER, NOTE, Prepared, _abstained, answer_extractive, load_prompt, renumber
+from assistant.config import Settings
+from assistant.schemas import Answer, Hit
+from assistant.verify import citations_in, split_sentences, strip_citations, support, SUPPORT_THRESHOLD
+
+MAX_PASSAGES = 4
+MAX_PASSAGE_CHARS = 700
+
+
+def format_passages(hits: list[Hit]) -> str:
+    """Numbered passages; markup in guide text is escaped so it cannot close the delimiter."""
+    parts = []
+    for i, h in enumerate(hits[:MAX_PASSAGES], 1):
+        text = h.text if len(h.text) <= MAX_PASSAGE_CHARS else h.text[:MAX_PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
+        parts.append(f'<passage n="{i}" source="{html.escape(h.source)}">\n{html.escape(text, quote=False)}\n</passage>')
+    return "\n".join(parts)
+
+
+def build_prompt():
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([("system", load_prompt("answer_system.txt")), ("human", load_prompt("answer_user.txt"))])
+
+
+def build_chain(spec: str):
+    """``prompt | model | parser``: the LangChain runnable that writes an answer from prepared passages."""
+    from langchain_core.output_parsers import StrOutputParser
+
+    from assistant.llm import get_chat_model
+
+    model = get_chat_model(spec)
+    return build_prompt() | model | StrOutputParser(), model
+
+
+def chain_inputs(p: Prepared) -> dict:
+    profile = ", ".join(x for x in (p.audience, p.specialty) if x) or "not given"
+    return {"passages": format_passages(p.hits), "profile": profile, "question": p.standalone}
+
+
+def _embed_fn(settings: Settings):
+    from assistant.embeddings import get_embedder
+
+    emb = get_embedder(settings.cache_dir)
+    return lambda texts: emb.engine.encode(list(texts))
+
+
+def check_answer(text: str, hits: list[Hit], embed=None) -> tuple[str, list[str]]:
+    """Keep the supported sentences (with a valid ``[n]``), return (checked text, unsupported sentences)."""
+    hits = hits[:MAX_PASSAGES]
+    kept: list[str] = []
+    unsupported: list[str] = []
+    for sent in split_sentences(text):
+        bare = strip_citations(sent)
+        if not bare or len(bare) < 3:
+            continue
+        cited = [n for n in citations_in(sent) if 1 <= n <= len(hits)]
+        pool = [hits[n - 1].text for n in cited] or [h.text for h in hits]
+        sup = support(bare, pool, embed)
+        if sup.score < SUPPORT_THRESHOLD:
+            unsupported.append(bare)
+            continue
+        if not cited:  # attach the passage that supports it best
+            best = max(range(len(hits)), key=lambda i: support(bare, [hits[i].text]).score)
+            cited = [best + 1]
+        marks = "".join(f"[{n}]" for n in dict.fromkeys(cited))
+        kept.append(f"{bare} {marks}")
+    return " ".join(kept), unsupported
+
+
+def finish(p: Prepared, raw: str, spec: str, settings: Settings) -> Answer:
+    raw = raw.strip()
+    if NO_COVER.lower().rstrip(".") in raw.lower() and len(raw) < 80:
+        return _abstained(p, spec)
+    checked, unsupported = check_answer(raw, p.hits, _embed_fn(settings))
+    if not checked:
+        fallback = answer_extractive(p, settings)
+        fallback.backend = spec
+        fallback.unsupported = unsupported
+        fallback.note = NOTE + " (The model's answer was not supported by the guides; showing the guides' own words.)"
+        return fallback
+    text, cites = renumber(checked, [], p.hits[:MAX_PASSAGES])
+    note = NOTE
+    if unsupported:
+        note += f" {len(unsupported)} sentence(s) the guides do not support were removed."
+    return Answer(answer=text, citations=cites, abstained=False, unsupported=unsupported, note=note, backend=spec, question=p.standalone)
+
+
+def answer_with_llm(p: Prepared, spec: str, settings: Settings) -> Answer:
+    if not p.in_scope:
+        return _abstained(p, spec)
+    from assistant.llm import _translate
+    from assistant.errors import BackendError
+
+    chain, model = build_chain(spec)
+    try:
+        raw = chain.invoke(chain_inputs(p))
+    except BackendError:
+        raise
+    except Exception as exc:
+        err = _translate(exc, model)
+        if err is None:
+            raise
+        raise err from None
+    return finish(p, raw, spec, settings)
+
+
+def stream_with_llm(p: Prepared, spec: str, settings: Settings) -> Iterator[dict]:
+    if not p.in_scope:
+        ans = _abstained(p, spec)
+        yield {"type": "text", "text": ans.answer}
+        yield {"type": "answer", "answer": ans}
+        return
+    from assistant.errors import BackendError
+    from assistant.llm import _translate
+
+    chain, model = build_chain(spec)
+    pieces: list[str] = []
+    try:
+        for piece in chain.stream(chain_inputs(p)):
+            if piece:
+                pieces.append(piece)
+                yield {"type": "text", "text": piece}
+    except BackendError:
+        raise
+    except Exception as exc:
+        err = _translate(exc, model)
+        if err is None:
+            raise
+        raise err from None
+    yield {"type": "answer", "answer": finish(p, "".join(pieces), spec, settings)}
