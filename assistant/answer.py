@@ -42,9 +42,8 @@ NO_COVER = "The guides don't cover this."
 
 # Abstention gate, calibrated on evals/gold.jsonl (see evals/README.md): a question is in scope when
 # the best passage is close enough in meaning OR most of the question's distinctive words appear in it.
-MIN_DENSE = 0.50
-MIN_COVERAGE = 0.60
-MIN_DENSE_WITH_COVERAGE = 0.30
+MIN_CLOSENESS = 0.25
+OOV_WEIGHT = 0.4
 K_RETRIEVE = 6
 MAX_POINTS = 4
 MAX_WORDS = 170
@@ -145,8 +144,54 @@ def condense(question: str, history=None) -> str:
 # ---------------------------------------------------------------- gate
 
 
+def _stop_stems() -> set[str]:
+    global _STOP_STEMS
+    if _STOP_STEMS is None:
+        try:
+            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as words
+        except ImportError:  # pragma: no cover
+            words = frozenset()
+        _STOP_STEMS = set(tokenize(" ".join(words))) | set(tokenize("really actually okay ok thing things something nothing get got big little lot lots"))
+    return _STOP_STEMS
+
+
+_STOP_STEMS: set[str] | None = None
+
+
 def focus_terms(question: str) -> list[str]:
-    return [t for t in dict.fromkeys(tokenize(question)) if t not in _DOMAIN and not t.isdigit() or (t.isdigit() and len(t) == 4)]
+    """The question's distinctive words (stemmed): no stop words, no words every question in this domain has."""
+    stop = _stop_stems()
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in _DOMAIN and t not in stop and (not t.isdigit() or len(t) == 4)]
+
+
+def _scope_terms() -> dict[str, str]:
+    """stem -> topic, from corpus/scope.json (topics no guide covers unless a guide uses the word)."""
+    global _SCOPE
+    if _SCOPE is None:
+        import json
+
+        data = json.loads((PROJECT_DIR / "corpus" / "scope.json").read_text(encoding="utf-8"))
+        _SCOPE = {}
+        for topic, words in data.get("outside_topics", {}).items():
+            for w in words:
+                key = " ".join(tokenize(w))
+                if key:
+                    _SCOPE[key] = topic
+    return _SCOPE
+
+
+_SCOPE: dict[str, str] | None = None
+
+
+def library_vocab(retriever) -> set[str]:
+    cache = getattr(retriever, "_vocab_cache", None)
+    if cache is not None and cache[0] == id(retriever.rows):
+        return cache[1]
+    vocab: set[str] = set()
+    for r in retriever.rows:
+        vocab.update(tokenize(r["embed"]))
+    retriever._vocab_cache = (id(retriever.rows), vocab)
+    return vocab
 
 
 def coverage(question: str, hits: list[Hit]) -> float:
@@ -160,13 +205,31 @@ def coverage(question: str, hits: list[Hit]) -> float:
     return sum(1 for t in terms if t in seen) / len(terms)
 
 
-def in_scope(question: str, hits: list[Hit]) -> tuple[bool, dict]:
+def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> tuple[bool, dict]:
+    """Does the library answer this? Two tests, both calibrated on evals/gold.jsonl.
+
+    1. Topic: the question names a topic the guides do not answer (a salary, a fee, a
+       date, another specialty; words and phrases in corpus/scope.json) and none of the
+       top passages uses that word or phrase (if a guide did discuss it, it would be retrieved).
+    2. Closeness: the best sentence of the top passages is close in meaning to the
+       question, discounted by the share of the question's distinctive words that no
+       guide uses at all: ``unit_sim - OOV_WEIGHT * oov_share >= MIN_CLOSENESS``.
+    """
     if not hits:
-        return False, {"dense": 0.0, "coverage": 0.0}
-    dense = max(h.dense for h in hits[:3])
-    cov = coverage(question, hits)
-    ok = dense >= MIN_DENSE and cov >= 0.34 or (cov >= MIN_COVERAGE and dense >= MIN_DENSE_WITH_COVERAGE)
-    return ok, {"dense": round(dense, 4), "coverage": round(cov, 4)}
+        return False, {"closeness": 0.0}
+    terms = focus_terms(question)
+    vocab = vocab or set()
+    oov = [t for t in terms if vocab and t not in vocab]
+    qtoks = tokenize(question)
+    qgrams = set(qtoks) | {" ".join(qtoks[i : i + 2]) for i in range(len(qtoks) - 1)}
+    ptoks = [t for h in hits[:3] for t in tokenize(f"{h.section} {h.text}")]
+    pgrams = set(ptoks) | {" ".join(ptoks[i : i + 2]) for i in range(len(ptoks) - 1)}
+    outside = sorted({topic for key, topic in _scope_terms().items() if key in qgrams and key not in pgrams})
+    unit = max(h.unit_sim for h in hits[:3])
+    share = len(oov) / len(terms) if terms else 0.0
+    closeness = unit - OOV_WEIGHT * share
+    ok = not outside and closeness >= MIN_CLOSENESS
+    return ok, {"closeness": round(closeness, 4), "unit_sim": round(unit, 4), "oov": oov, "outside_topics": outside}
 
 
 def abstain_text(settings: Settings | None = None) -> str:
@@ -387,7 +450,7 @@ def prepare(question: str, audience=None, specialty=None, history=None, settings
     audience = detect_audience(q) or audience
     retriever = get_retriever(settings or get_settings())
     hits = retriever.search(standalone, k=k, audience=audience, specialty=specialty)
-    ok, gate = in_scope(standalone, hits)
+    ok, gate = in_scope(standalone, hits, library_vocab(retriever))
     return Prepared(q, standalone, audience, specialty, hits, ok, gate)
 
 

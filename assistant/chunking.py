@@ -17,14 +17,16 @@ Each chunk carries ``section``: the heading path, e.g.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 
 from assistant.corpus import Document
 
-CHUNKER_VERSION = 3
-TARGET_CHARS = 900
+CHUNKER_VERSION = 4
+TARGET_CHARS = int(os.environ.get("ADVISOR_TARGET_CHARS", 900))
 MAX_CHARS = 1500
+EMBED_FORMAT = os.environ.get("ADVISOR_EMBED_FORMAT", "{title}\n{section}\n{text}")
 
 _BULLET = re.compile(r"^[-–•]\s+")
 _NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.+)$")
@@ -48,7 +50,7 @@ class Chunk:
     @property
     def embed_text(self) -> str:
         """What gets embedded and BM25-indexed: the guide title and heading path give the passage its context."""
-        return f"{self.title}\n{self.section}\n{self.text}"
+        return EMBED_FORMAT.format(title=self.title, section=self.section, text=self.text)
 
     @property
     def metadata(self) -> dict:
@@ -232,3 +234,43 @@ def chunk_document(doc: Document) -> list[Chunk]:
 
 def chunk_corpus(docs: list[Document]) -> list[Chunk]:
     return [c for d in docs for c in chunk_document(d)]
+
+
+_ITEM = re.compile(r"^(?:[-•–]|\d{1,2}[.)])\s+")
+
+
+def split_units(text: str, section: str) -> list[dict]:
+    """The answerable units of a chunk: sentences and list items, in order.
+
+    A list item remembers its lead-in line ("Programs will ask:") so it can be
+    quoted with its context. FAQ questions heading a chunk are not units (a
+    question is not an answer). Used for sentence-level retrieval scores and
+    for composing extractive answers.
+    """
+    from assistant.verify import split_sentences
+
+    units: list[dict] = []
+    lead_in = ""
+    lines = text.split("\n")
+    last = section.split(" > ")[-1].strip()
+    if lines and lines[0].strip().endswith("?") and lines[0].strip() == last:
+        lines = lines[1:]
+    for line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        item = bool(_ITEM.match(s))
+        for sent in split_sentences(s):
+            if len(sent) < 12:
+                continue
+            units.append({"text": sent, "item": item, "lead_in": lead_in if item else "", "order": len(units)})
+        if not item:
+            lead_in = s if s.endswith(":") else ""
+    return units
+
+
+def unit_embed_text(unit: dict, section: str) -> str:
+    """What gets embedded for a unit: its heading and lead-in give it context."""
+    head = section.split(" > ")[-1]
+    lead = f"{unit['lead_in']} " if unit.get("lead_in") else ""
+    return f"{head}: {lead}{unit['text']}"

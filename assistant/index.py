@@ -202,7 +202,7 @@ def ingest(
     for each skipped document. ``_crash_after`` is a test hook that kills the process
     at a named step, to prove crash safety.
     """
-    from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_document
+    from assistant.chunking import CHUNKER_VERSION, Chunk, chunk_document, split_units, unit_embed_text
     import hashlib
 
     from assistant.corpus import default_rules, discover, load_document, load_manifest, source_id
@@ -281,7 +281,7 @@ def ingest(
                     report.skipped.append(f.name)
                     continue
                 for c in chunks:
-                    rows.append({"id": c.chunk_id, "embed": c.embed_text, "text": c.text, **c.metadata})
+                    rows.append({"id": c.chunk_id, "embed": c.embed_text, "text": c.text, "units": split_units(c.text, c.section), **c.metadata})
                 docs_state[sid] = {
                     "sha256": doc.sha256,
                     "path": str(f),
@@ -312,7 +312,13 @@ def ingest(
         # -- embed (cache first), build the next generation aside
         embedder = get_embedder(settings.cache_dir)
         before = embedder.embedded_count
-        vecs = embedder.embed_documents([r["embed"] for r in rows], progress=(lambda d, t: progress("embed", d, t)) if progress else None)
+        unit_texts: list[str] = []
+        for r in rows:
+            r["u0"] = len(unit_texts)
+            unit_texts.extend(unit_embed_text(u, r["section"]) for u in r["units"])
+            r["u1"] = len(unit_texts)
+        all_vecs = embedder.embed_documents([r["embed"] for r in rows] + unit_texts, progress=(lambda d, t: progress("embed", d, t)) if progress else None)
+        vecs, unit_vecs = all_vecs[: len(rows)], all_vecs[len(rows) :]
         report.embedded = embedder.embedded_count - before
         crash("embed")
 
@@ -352,6 +358,9 @@ def ingest(
         from assistant.lexical import BM25Index
 
         BM25Index.build([r["embed"] for r in rows]).save(gdir / "bm25")
+        import numpy as np
+
+        np.save(gdir / "units.npy", np.asarray(unit_vecs, dtype=np.float32).reshape(-1, vecs.shape[1] if len(vecs) else 384))
         _atomic_write_json(gdir / "chunks.json", rows)
         crash("before-swap")
         new.write(settings)  # the swap: from here on the new generation is live

@@ -20,7 +20,10 @@ class Hit:
     score: float
     audience: str = "any"
     specialty: str = "any"
-    dense: float = 0.0  # cosine similarity of the query to this chunk (0 when not dense-retrieved)
+    dense: float = 0.0  # cosine similarity of the query to this chunk
+    unit_sim: float = 0.0  # best cosine of the query to one sentence/list item of this chunk
+    unit_sims: list = field(default_factory=list)  # cosine per unit (see chunking.split_units), in order
+    units: list = field(default_factory=list)  # the chunk's units (dicts: text, item, lead_in, order)
 
     def to_json(self) -> dict:
         return {"source": self.source, "section": self.section, "text": self.text, "score": round(self.score, 6)}

@@ -1,0 +1,572 @@
+"""The eval suite: retrieval, answers, drafts and audits scored against the guides, beside a baseline.
+
+Runs offline with no judge model (``judge=SPEC`` adds an LLM judge for
+faithfulness). Every metric is a small pure function over cases and outputs,
+so tests can feed it a known-bad retriever or answer and watch it drop.
+
+Metric definitions (also printed in the report) live in :data:`DEFINITIONS`.
+The baseline is the tutorial pipeline: raw files, 1,000/200 recursive character
+chunks, the same embedding model, Chroma top-k, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from assistant.config import PROJECT_DIR, Settings, get_settings
+from assistant.errors import InputError
+from assistant.verify import normalize
+
+K = 5
+GOLD = PROJECT_DIR / "evals" / "gold.jsonl"
+THRESHOLDS = PROJECT_DIR / "evals" / "thresholds.json"
+DRAFTS_DIR = PROJECT_DIR / "evals" / "drafts"
+PROFILES_DIR = PROJECT_DIR / "evals" / "profiles"
+
+DEFINITIONS = {
+    "hit@5": "Share of answerable questions where a top-5 passage from the expected guide contains an expected evidence phrase.",
+    "mrr": "Mean of 1/rank of the first such passage in the top 5 (0 when none).",
+    "ndcg@5": "Normalised discounted cumulative gain of the top 5, a passage counting as relevant when it is from the expected guide and contains evidence.",
+    "fact_recall": "Share of the expected key facts (short strings) found in the answer text, averaged over answerable questions.",
+    "answers_with_all_facts": "Share of answerable answers that contain every expected key fact.",
+    "source_cited": "Share of answerable answers that cite the expected guide.",
+    "citation_correctness": "Share of citations whose passage contains the expected evidence or supports the sentence that cites it.",
+    "faithfulness": "Share of answer sentences supported by the passages they cite (offline lexical + embedding support score, or the LLM judge with --judge).",
+    "abstention_precision": "Of the questions the assistant declined, the share that the guides really do not cover.",
+    "abstention_recall": "Of the questions the guides do not cover, the share the assistant declined.",
+    "wrong_abstentions": "Answerable questions the assistant declined (count).",
+    "conflict_coverage": "Share of conflict questions whose answer shows statements from every disagreeing guide.",
+    "fabrications": "Numbers, dates, names or institutions in drafts that the applicant's facts do not contain (count; must be 0).",
+    "placeholder_correctness": "Share of drafts whose placeholders appear exactly for the optional facts that were missing.",
+    "length_compliance": "Share of drafts within the length bounds of their format.",
+    "audit_flag_precision": "Share of red flags raised by the audit that the profile's expected flags list.",
+    "audit_flag_recall": "Share of expected red flags the audit raised.",
+    "latency_retrieve_p50_ms": "Median time of one hybrid retrieval (warm).",
+    "latency_answer_p50_ms": "Median time of one full extractive answer (warm).",
+}
+
+
+# ---------------------------------------------------------------- dataset
+
+
+@dataclass
+class Case:
+    id: str
+    question: str
+    history: list[str] = field(default_factory=list)
+    audience: str | None = None
+    specialty: str | None = None
+    answerable: bool = True
+    source: str | None = None
+    sources: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    conflict: bool = False
+
+    @property
+    def good_sources(self) -> set[str]:
+        return set(self.sources or ([self.source] if self.source else []))
+
+
+_KEYS = {"id", "question", "turns", "audience", "specialty", "answerable", "source", "sources", "evidence", "facts", "conflict", "section", "notes"}
+
+
+def load_dataset(path: Path | None = None) -> list[Case]:
+    """Read a JSONL dataset in the documented format (evals/README.md); InputError names the bad line."""
+    path = Path(path or GOLD)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read dataset {path} ({type(exc).__name__})") from None
+    cases: list[Case] = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            o = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: line {n}: not valid JSON ({exc.msg})") from None
+        if not isinstance(o, dict):
+            raise InputError(f"{path}: line {n}: expected a JSON object")
+        unknown = set(o) - _KEYS
+        if unknown:
+            raise InputError(f"{path}: line {n}: unknown field(s) {', '.join(sorted(unknown))}")
+        turns = o.get("turns")
+        if turns is not None:
+            if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
+                raise InputError(f"{path}: line {n}: 'turns' must be a non-empty list of strings")
+            question, history = turns[-1], turns[:-1]
+        else:
+            question, history = o.get("question"), []
+        if not isinstance(question, str) or not question.strip():
+            raise InputError(f"{path}: line {n}: needs a 'question' (or 'turns')")
+        answerable = o.get("answerable", True)
+        if not isinstance(answerable, bool):
+            raise InputError(f"{path}: line {n}: 'answerable' must be true or false")
+        ev, facts = o.get("evidence", []), o.get("facts", [])
+        if not isinstance(ev, list) or not all(isinstance(e, str) for e in ev) or not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
+            raise InputError(f"{path}: line {n}: 'evidence' and 'facts' must be lists of strings")
+        if answerable and not (o.get("source") or o.get("sources")):
+            raise InputError(f"{path}: line {n}: an answerable case needs 'source'")
+        cases.append(
+            Case(
+                id=str(o.get("id", n)),
+                question=question,
+                history=list(history),
+                audience=o.get("audience"),
+                specialty=o.get("specialty"),
+                answerable=answerable,
+                source=o.get("source"),
+                sources=list(o.get("sources") or []),
+                evidence=ev,
+                facts=facts,
+                conflict=bool(o.get("conflict", False)),
+            )
+        )
+    if not cases:
+        raise InputError(f"{path}: no cases")
+    return cases
+
+
+# ---------------------------------------------------------------- metric functions (pure)
+
+
+def contains(text: str, phrase: str) -> bool:
+    return normalize(phrase).lower() in normalize(text).lower()
+
+
+def relevant(case: Case, source: str, text: str) -> bool:
+    return source in case.good_sources and (not case.evidence or any(contains(text, e) for e in case.evidence))
+
+
+def retrieval_scores(case: Case, results: list[tuple[str, str]], k: int = K) -> dict:
+    """results: [(source, text)] best first -> {hit, rr, ndcg} for one case."""
+    rel = [relevant(case, s, t) for s, t in results[:k]]
+    first = next((i for i, r in enumerate(rel) if r), None)
+    dcg = sum(1 / math.log2(i + 2) for i, r in enumerate(rel) if r)
+    ideal = sum(1 / math.log2(i + 2) for i in range(max(1, sum(rel))))
+    return {"hit": float(first is not None), "rr": 1 / (first + 1) if first is not None else 0.0, "ndcg": dcg / ideal}
+
+
+def fact_recall(case: Case, answer_text: str) -> float:
+    if not case.facts:
+        return 1.0
+    return sum(contains(answer_text, f) for f in case.facts) / len(case.facts)
+
+
+def abstention_scores(flags: list[tuple[bool, bool]]) -> dict:
+    """flags: [(answerable, abstained)] -> precision, recall, wrong abstentions."""
+    abstained = [a for a in flags if a[1]]
+    unanswerable = [a for a in flags if not a[0]]
+    tp = sum(1 for a in flags if a[1] and not a[0])
+    return {
+        "abstention_precision": tp / len(abstained) if abstained else 1.0,
+        "abstention_recall": tp / len(unanswerable) if unanswerable else 1.0,
+        "wrong_abstentions": sum(1 for a in flags if a[1] and a[0]),
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    v = sorted(values)
+    i = min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))
+    return v[i]
+
+
+# ---------------------------------------------------------------- baseline (tutorial pipeline)
+
+
+class BaselineRetriever:
+    """1,000/200 recursive character chunks of the raw files, same embedding model, Chroma top-k."""
+
+    def __init__(self, settings: Settings, corpus_dir: Path | None = None) -> None:
+        import hashlib
+
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        from assistant.embeddings import get_embedder
+
+        corpus_dir = Path(corpus_dir or settings.corpus_dir)
+        files = sorted(p for p in corpus_dir.glob("*.txt"))
+        splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+        self.rows: list[tuple[str, str]] = []
+        for f in files:
+            for piece in splitter.split_text(f.read_text(encoding="utf-8", errors="replace")):
+                self.rows.append((f.stem, piece))
+        self.embedder = get_embedder(settings.cache_dir)
+        tag = hashlib.sha1("".join(t for _, t in self.rows).encode()).hexdigest()[:10]
+        client = chromadb.PersistentClient(path=str(settings.home / "baseline" / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        name = f"baseline_{tag}"
+        try:
+            self.coll = client.get_collection(name, embedding_function=None)
+            if self.coll.count() != len(self.rows):
+                raise ValueError
+        except Exception:
+            for c in client.list_collections():
+                client.delete_collection(c if isinstance(c, str) else c.name)
+            self.coll = client.create_collection(name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+            vecs = self.embedder.embed_documents([t for _, t in self.rows])
+            self.coll.add(ids=[str(i) for i in range(len(self.rows))], embeddings=vecs, documents=[t for _, t in self.rows], metadatas=[{"source": s} for s, _ in self.rows])
+
+    def search(self, question: str, k: int = K) -> list[tuple[str, str]]:
+        res = self.coll.query(query_embeddings=[self.embedder.embed_query(question).tolist()], n_results=k, include=["documents", "metadatas"])
+        return [(m["source"], d) for m, d in zip(res["metadatas"][0], res["documents"][0])]  # raw text keeps headings
+
+
+# ---------------------------------------------------------------- running
+
+
+def _retrieval_block(cases: list[Case], search: Callable[[Case], list[tuple[str, str]]], timings: list[float] | None = None) -> tuple[dict, dict]:
+    per_case = {}
+    for c in cases:
+        if not c.answerable:
+            continue
+        t0 = time.perf_counter()
+        res = search(c)
+        if timings is not None:
+            timings.append((time.perf_counter() - t0) * 1000)
+        per_case[c.id] = {**retrieval_scores(c, res), "retrieved": [{"source": s, "text": t[:300]} for s, t in res[:K]]}
+    n = max(1, len(per_case))
+    metrics = {
+        "hit@5": sum(v["hit"] for v in per_case.values()) / n,
+        "mrr": sum(v["rr"] for v in per_case.values()) / n,
+        "ndcg@5": sum(v["ndcg"] for v in per_case.values()) / n,
+    }
+    return metrics, per_case
+
+
+def answer_metrics(cases: list[Case], answers: dict, embed=None) -> tuple[dict, dict]:
+    """answers: case id -> Answer. Returns (metrics, per-case details)."""
+    from assistant.verify import citations_in, split_sentences, support, SUPPORT_THRESHOLD
+
+    details = {}
+    fr, allf, cited_ok, cites_total, cites_good, sent_total, sent_ok = [], [], [], 0, 0, 0, 0
+    conflicts_total, conflicts_ok = 0, 0
+    flags = []
+    for c in cases:
+        a = answers[c.id]
+        flags.append((c.answerable, a.abstained))
+        d = {"abstained": a.abstained, "answer": a.answer, "cited": [x.source for x in a.citations]}
+        if c.answerable and not a.abstained:
+            r = fact_recall(c, a.answer)
+            fr.append(r)
+            allf.append(float(r == 1.0))
+            cited_ok.append(float(bool(c.good_sources & {x.source for x in a.citations})))
+            d["fact_recall"] = r
+            by_n = {x.n: x for x in a.citations}
+            for sent in split_sentences(a.answer):
+                ns = [n for n in citations_in(sent) if n in by_n]
+                if not ns:
+                    continue
+                sent_total += 1
+                passages = [by_n[n].text for n in ns]
+                sup = support(sent, passages, embed)
+                if sup.score >= SUPPORT_THRESHOLD:
+                    sent_ok += 1
+                else:
+                    d.setdefault("unsupported", []).append(sent)
+                for n in ns:
+                    cites_total += 1
+                    x = by_n[n]
+                    if relevant(c, x.source, x.text) or support(sent, [x.text], embed).score >= SUPPORT_THRESHOLD:
+                        cites_good += 1
+            if c.conflict:
+                conflicts_total += 1
+                shown = {s["source"] for conf in a.conflicts for s in conf.get("statements", [])}
+                ok = c.good_sources <= shown
+                conflicts_ok += ok
+                d["conflict_shown"] = sorted(shown)
+        elif c.answerable:
+            fr.append(0.0)
+            allf.append(0.0)
+            cited_ok.append(0.0)
+            if c.conflict:
+                conflicts_total += 1
+        details[c.id] = d
+    m = {
+        "fact_recall": statistics.mean(fr) if fr else 0.0,
+        "answers_with_all_facts": statistics.mean(allf) if allf else 0.0,
+        "source_cited": statistics.mean(cited_ok) if cited_ok else 0.0,
+        "citation_correctness": cites_good / cites_total if cites_total else 0.0,
+        "faithfulness": sent_ok / sent_total if sent_total else 0.0,
+        "conflict_coverage": conflicts_ok / conflicts_total if conflicts_total else 1.0,
+        **abstention_scores(flags),
+    }
+    return m, details
+
+
+def draft_metrics(progress=None) -> tuple[dict, list]:
+    """Fabrications, placeholders and length over evals/drafts/*.json (if the drafting stage exists)."""
+    try:
+        from assistant import draft as drafting
+    except ImportError:
+        return {}, []
+    return drafting.evaluate_drafts(DRAFTS_DIR) if hasattr(drafting, "evaluate_drafts") else ({}, [])
+
+
+def audit_metrics() -> tuple[dict, list]:
+    try:
+        from assistant import audit as auditing
+    except ImportError:
+        return {}, []
+    return auditing.evaluate_profiles(PROFILES_DIR) if hasattr(auditing, "evaluate_profiles") else ({}, [])
+
+
+def run(dataset: Path | None = None, settings: Settings | None = None, progress=None, judge: str | None = None, baseline: bool = True) -> dict:
+    """Run the whole suite; write JSON + Markdown + charts into ``settings.reports_dir``; return the report."""
+    from assistant.answer import ask
+    from assistant.embeddings import get_embedder
+    from assistant.retrieval import get_retriever
+
+    settings = settings or get_settings()
+    cases = load_dataset(dataset)
+    retriever = get_retriever(settings)
+    total = len(cases) * (3 if baseline else 2)
+    done = 0
+
+    def tick(label: str) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(label, done, total)
+
+    t_retrieve: list[float] = []
+
+    def search(c: Case):
+        from assistant.answer import condense
+
+        q = condense(c.question, c.history)
+        hits = retriever.search(q, k=K, audience=c.audience, specialty=c.specialty)
+        tick("retrieval")
+        return [(h.source, f"{h.section}\n{h.text}") for h in hits]
+
+    ret_m, ret_cases = _retrieval_block(cases, search, t_retrieve)
+    for c in cases:
+        if not c.answerable:
+            tick("retrieval")
+    answers = {}
+    t_answer: list[float] = []
+    for c in cases:
+        t0 = time.perf_counter()
+        answers[c.id] = ask(c.question, audience=c.audience, specialty=c.specialty, history=c.history or None, settings=settings)
+        t_answer.append((time.perf_counter() - t0) * 1000)
+        tick("answers")
+    emb = get_embedder(settings.cache_dir)
+    embed = (lambda texts: emb.engine.encode(list(texts)))
+    ans_m, ans_cases = answer_metrics(cases, answers, embed)
+    if judge:
+        ans_m["faithfulness_judge"] = judge_faithfulness(answers, judge)
+    metrics = {**ret_m, **ans_m}
+    dm, dcases = draft_metrics()
+    am, acases = audit_metrics()
+    metrics.update(dm)
+    metrics.update(am)
+    metrics["latency_retrieve_p50_ms"] = statistics.median(t_retrieve) if t_retrieve else 0.0
+    metrics["latency_retrieve_p95_ms"] = percentile(t_retrieve, 95)
+    metrics["latency_answer_p50_ms"] = statistics.median(t_answer) if t_answer else 0.0
+    metrics["latency_answer_p95_ms"] = percentile(t_answer, 95)
+    base_m: dict = {}
+    base_cases: dict = {}
+    if baseline:
+        b = BaselineRetriever(settings)
+        t_base: list[float] = []
+
+        def bsearch(c: Case):
+            from assistant.answer import condense
+
+            r = b.search(condense(c.question, c.history))
+            tick("baseline")
+            return r
+
+        base_m, base_cases = _retrieval_block(cases, bsearch, t_base)
+        base_m["latency_retrieve_p50_ms"] = statistics.median(t_base) if t_base else 0.0
+    failing = []
+    for c in cases:
+        rc, ac = ret_cases.get(c.id), ans_cases.get(c.id, {})
+        problems = []
+        if rc and not rc["hit"]:
+            problems.append("evidence not retrieved in top 5")
+        if c.answerable and ac.get("abstained"):
+            problems.append("abstained on an answerable question")
+        if not c.answerable and not ac.get("abstained"):
+            problems.append("answered an unanswerable question")
+        if c.answerable and not ac.get("abstained") and ac.get("fact_recall", 1.0) < 1.0:
+            problems.append("missing key facts")
+        if ac.get("unsupported"):
+            problems.append("unsupported sentence")
+        if c.answerable and not ac.get("abstained") and not (c.good_sources & set(ac.get("cited", []))):
+            problems.append("expected guide not cited")
+        if c.conflict and not (c.good_sources <= set(ac.get("conflict_shown", []))):
+            problems.append("conflict not shown")
+        if problems:
+            failing.append({"id": c.id, "question": c.question, "history": c.history, "problems": problems, "expected_source": c.source, "evidence": c.evidence, "facts": c.facts, "retrieved": (rc or {}).get("retrieved", []), "answer": ac.get("answer", "")})
+    failing.extend(f for f in dcases if f.get("problems"))
+    failing.extend(f for f in acases if f.get("problems"))
+    per_guide: dict[str, list[float]] = {}
+    per_guide_base: dict[str, list[float]] = {}
+    for c in cases:
+        if c.id in ret_cases:
+            per_guide.setdefault(c.source, []).append(ret_cases[c.id]["hit"])
+            if c.id in base_cases:
+                per_guide_base.setdefault(c.source, []).append(base_cases[c.id]["hit"])
+    report = {
+        "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "dataset": str(dataset or GOLD),
+        "cases": len(cases),
+        "answerable": sum(c.answerable for c in cases),
+        "unanswerable": sum(not c.answerable for c in cases),
+        "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
+        "baseline": {k: round(v, 4) for k, v in base_m.items()},
+        "per_guide_hit@5": {g: round(statistics.mean(v), 4) for g, v in sorted(per_guide.items())},
+        "per_guide_hit@5_baseline": {g: round(statistics.mean(v), 4) for g, v in sorted(per_guide_base.items())},
+        "latency_ms": {"retrieve": t_retrieve, "answer": t_answer},
+        "definitions": DEFINITIONS,
+        "failing": failing,
+    }
+    write_report(report, settings.reports_dir)
+    return report
+
+
+def judge_faithfulness(answers: dict, spec: str) -> float:
+    """LLM-as-judge faithfulness: share of answers the judge says are fully supported by their passages."""
+    from assistant.llm import get_chat_model, invoke_chat
+
+    model = get_chat_model(spec)
+    ok = n = 0
+    for a in answers.values():
+        if a.abstained or not a.citations:
+            continue
+        passages = "\n".join(f"[{c.n}] {c.text}" for c in a.citations)
+        verdict = invoke_chat(model, [("system", "You check answers against sources. Reply YES if every sentence of the answer is supported by the passages, else NO."), ("human", f"Passages:\n{passages}\n\nAnswer:\n{a.answer}\n\nSupported? YES or NO.")])
+        n += 1
+        ok += verdict.strip().upper().startswith("YES")
+    return ok / n if n else 0.0
+
+
+# ---------------------------------------------------------------- thresholds and report
+
+
+def load_thresholds(path: Path = THRESHOLDS) -> dict:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def check(report: dict, thresholds: dict | None = None) -> list[str]:
+    """Failures as lines: 'metric value < threshold' (or > for maxima)."""
+    thresholds = thresholds if thresholds is not None else load_thresholds()
+    bad = []
+    m = report["metrics"]
+    for key, rule in thresholds.items():
+        if key not in m:
+            bad.append(f"{key}: not measured")
+            continue
+        if "min" in rule and m[key] < rule["min"]:
+            bad.append(f"{key} = {m[key]} < {rule['min']}")
+        if "max" in rule and m[key] > rule["max"]:
+            bad.append(f"{key} = {m[key]} > {rule['max']}")
+    return bad
+
+
+def write_report(report: dict, folder: Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    charts = _charts(report, folder)
+    (folder / "latest.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    m, b = report["metrics"], report["baseline"]
+    lines = [f"# Eval report ({report['created_at']})", "", f"Dataset: `{report['dataset']}`: {report['cases']} cases ({report['answerable']} answerable, {report['unanswerable']} unanswerable).", ""]
+    lines += ["| metric | advisor | baseline | definition |", "|---|---|---|---|"]
+    for k, v in m.items():
+        lines.append(f"| {k} | {v} | {b.get(k, '')} | {DEFINITIONS.get(k, '')} |")
+    lines.append("")
+    for c in charts:
+        lines.append(f"![{c.stem}]({c.name})")
+    lines += ["", f"## Failing cases ({len(report['failing'])})", ""]
+    for f in report["failing"]:
+        lines.append(f"### {f.get('id')}: {f.get('question', f.get('file', ''))}")
+        lines.append(f"- problems: {', '.join(f.get('problems', []))}")
+        if f.get("expected_source"):
+            lines.append(f"- expected: `{f['expected_source']}`; evidence: {f.get('evidence')}; facts: {f.get('facts')}")
+        for r in f.get("retrieved", [])[:3]:
+            lines.append(f"- retrieved `{r['source']}`: {r['text'][:160]!r}")
+        if f.get("answer"):
+            lines.append(f"- answer: {f['answer'][:400]!r}")
+        lines.append("")
+    out = folder / "report.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out
+
+
+def _charts(report: dict, folder: Path) -> list[Path]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    out = []
+    g = report["per_guide_hit@5"]
+    gb = report.get("per_guide_hit@5_baseline", {})
+    if g:
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        names = list(g)
+        xs = range(len(names))
+        ax.bar([x - 0.2 for x in xs], [g[n] for n in names], 0.4, label="advisor")
+        ax.bar([x + 0.2 for x in xs], [gb.get(n, 0) for n in names], 0.4, label="baseline")
+        ax.set_xticks(list(xs), [n.replace("-", "\n", 2) for n in names], fontsize=6)
+        ax.set_ylim(0, 1.05)
+        ax.set_title("hit@5 per guide")
+        ax.legend()
+        fig.tight_layout()
+        p = folder / "per_guide_hit.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    keys = [k for k in ("hit@5", "mrr", "ndcg@5") if k in report["metrics"]]
+    if keys:
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        xs = range(len(keys))
+        ax.bar([x - 0.2 for x in xs], [report["metrics"][k] for k in keys], 0.4, label="advisor")
+        ax.bar([x + 0.2 for x in xs], [report["baseline"].get(k, 0) for k in keys], 0.4, label="baseline")
+        ax.set_xticks(list(xs), keys)
+        ax.set_ylim(0, 1.05)
+        ax.set_title("retrieval vs tutorial baseline")
+        ax.legend()
+        fig.tight_layout()
+        p = folder / "metrics_vs_baseline.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    lat = report.get("latency_ms", {})
+    if lat.get("retrieve"):
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.hist(lat["retrieve"], bins=30, alpha=0.7, label="retrieve")
+        ax.hist(lat.get("answer", []), bins=30, alpha=0.7, label="answer")
+        ax.set_xlabel("ms")
+        ax.set_title("latency per question")
+        ax.legend()
+        fig.tight_layout()
+        p = folder / "latency_hist.png"
+        fig.savefig(p, dpi=110)
+        plt.close(fig)
+        out.append(p)
+    return out
+
+
+def latest_report(settings: Settings | None = None) -> dict | None:
+    f = (settings or get_settings()).reports_dir / "latest.json"
+    if not f.exists():
+        return None
+    try:
+        return json.loads(f.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError):
+        return None
