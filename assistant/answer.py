@@ -45,8 +45,8 @@ NO_COVER = "The guides don't cover this."
 MIN_CLOSENESS = 0.25
 OOV_WEIGHT = 0.4
 K_RETRIEVE = 6
-MAX_POINTS = 4
-MAX_WORDS = 170
+MAX_POINTS = 7
+MAX_WORDS = 210
 
 # Words that say nothing about *what* is asked in this domain (present in nearly every question).
 _DOMAIN = set(
@@ -247,27 +247,16 @@ class Unit:
     order: int  # position of the sentence in its passage
     is_item: bool
     lead_in: str  # the line ending ":" that introduces this list item, if any
+    sim: float = 0.0  # cosine of the question to this unit (from retrieval)
     score: float = 0.0
 
 
 def _units(hit: Hit, hit_index: int) -> list[Unit]:
-    units: list[Unit] = []
-    lead_in = ""
-    lines = hit.text.split("\n")
-    if lines and lines[0].strip().endswith("?") and hit.section.endswith(lines[0].strip()):
-        lines = lines[1:]  # the FAQ question itself is not an answer
-    for line in lines:
-        s = line.strip()
-        if not s:
-            continue
-        item = bool(re.match(r"^(?:[-•–]|\d{1,2}[.)])\s+", s))
-        for sent in split_sentences(s):
-            if len(sent) < 12:
-                continue
-            units.append(Unit(sent, hit_index, len(units), item, lead_in if item else ""))
-        if not item:
-            lead_in = s if s.endswith(":") else ""
-    return units
+    sims = hit.unit_sims or []
+    return [
+        Unit(u["text"], hit_index, u["order"], u["item"], u["lead_in"], sims[k] if k < len(sims) else 0.0)
+        for k, u in enumerate(hit.units)
+    ]
 
 
 def _idf(retriever) -> dict[str, float]:
@@ -284,18 +273,20 @@ def _idf(retriever) -> dict[str, float]:
     return idf
 
 
+W_SIM, W_LEX, W_RANK = 0.6, 0.8, 0.3  # tuned on evals/gold.jsonl (fact-bearing sentence in the top 5)
+
+
 def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_match: bool) -> None:
+    """Meaning (cosine) + distinctive-word overlap + a little credit for the passage's rank."""
     q = set(tokenize(question))
     default = max(idf.values()) if idf else 1.0
     q_weight = sum(idf.get(t, default) for t in q) or 1.0
     for u in units:
         toks = set(tokenize(u.text + " " + u.lead_in))
         overlap = sum(idf.get(t, default) for t in q & toks) / q_weight
-        rank_bonus = 0.25 / (1 + u.hit_index)
-        pos_bonus = 0.08 / (1 + u.order)
-        faq_bonus = 0.5 if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
-        length_pen = 0.1 if len(u.text.split()) > 60 else 0.0
-        u.score = overlap + rank_bonus + pos_bonus + faq_bonus - length_pen
+        faq_bonus = 0.15 if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
+        short_pen = 0.1 if len(u.text.split()) < 5 and not u.lead_in else 0.0
+        u.score = W_SIM * u.sim + W_LEX * overlap + W_RANK / (1 + u.hit_index) + faq_bonus - short_pen
 
 
 def _faq_match(question: str, hit: Hit) -> bool:
@@ -306,37 +297,48 @@ def _faq_match(question: str, hit: Hit) -> bool:
     return bool(a) and len(a & b) / max(1, min(len(a), len(b))) >= 0.5
 
 
+POOL = 3
+MIN_POINT = 0.3
+LIST_ITEMS = 5
+
+
 def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[str, list[int]]:
-    """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used."""
+    """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used.
+
+    A lead sentence (the FAQ answer when the top passage is a matching FAQ, else the
+    best sentence of the top passage), then up to MAX_POINTS supporting points from
+    the top passages, each quoted verbatim (a list item keeps its lead-in).
+    """
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
-    pool = hits[:3]
+    pool = hits[:POOL]
     units = [u for i, h in enumerate(pool) for u in _units(h, i)]
     if not units:
         return "", []
     faq = _faq_match(question, pool[0])
     _score_units(question, units, idf, faq)
     first = [u for u in units if u.hit_index == 0] or units
-    lead = max(first, key=lambda u: (not u.is_item, u.score)) if faq else max(first, key=lambda u: u.score)
+    lead = max(first, key=lambda u: u.score)
     chosen = [lead]
     words = len(lead.text.split())
-    # the best point of every other passage that says something relevant, then the best remaining
-    for i in range(1, len(pool)):
-        cand = [u for u in units if u.hit_index == i]
-        if cand:
-            best = max(cand, key=lambda u: u.score)
-            if best.score >= 0.35 and words + len(best.text.split()) <= MAX_WORDS:
-                chosen.append(best)
-                words += len(best.text.split())
-    rest = sorted((u for u in units if u not in chosen), key=lambda u: -u.score)
-    for u in rest:
-        if len(chosen) >= MAX_POINTS + 1 or words + len(u.text.split()) > MAX_WORDS:
+    for u in sorted((u for u in units if u is not lead), key=lambda u: -u.score):
+        if len(chosen) > MAX_POINTS or u.score < MIN_POINT:
             break
-        if u.score < 0.3:
-            break
+        w = len(u.text.split())
+        if words + w > MAX_WORDS:
+            continue
         chosen.append(u)
-        words += len(u.text.split())
-    # keep reading order inside each passage, passages in rank order, lead first
+        words += w
+    # a chosen lead-in ("Programs value:") brings its list items along, as a short list
+    for u in list(chosen):
+        if u.text.rstrip().endswith(":"):
+            items = [x for x in units if x.hit_index == u.hit_index and x.lead_in == u.text and x not in chosen]
+            for x in items[:LIST_ITEMS]:
+                w = len(x.text.split())
+                if words + w > MAX_WORDS + 40:
+                    break
+                chosen.append(x)
+                words += w
     body = sorted(chosen[1:], key=lambda u: (u.hit_index, u.order))
     used: list[int] = []
 
@@ -345,15 +347,19 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[
             used.append(u.hit_index)
         return f"[{u.hit_index + 1}]"
 
-    lead_text = lead.text
-    if lead.is_item and lead.lead_in:
-        lead_text = f"{lead.lead_in.rstrip(':')}: {lead.text[0].lower() + lead.text[1:]}"
-    lines = [f"{_sentence(lead_text)} {mark(lead)}"]
+    def with_lead_in(u: Unit) -> str:
+        if u.is_item and u.lead_in:
+            return f"{u.lead_in.rstrip(':')}: {u.text[0].lower() + u.text[1:]}"
+        return u.text
+
+    lines = [f"{_sentence(with_lead_in(lead))} {mark(lead)}"]
+    shown_lead_ins = {lead.lead_in} if lead.is_item else set()
     for u in body:
-        text = u.text
-        if u.is_item and u.lead_in and not any(o.lead_in == u.lead_in and o is not u and o in body[: body.index(u)] for o in body):
-            text = f"{u.lead_in.rstrip(':')}: {text[0].lower() + text[1:]}"
-        lines.append(f"- {_sentence(text)} {mark(u)}")
+        if u.is_item and u.lead_in and u.lead_in not in shown_lead_ins:
+            shown_lead_ins.add(u.lead_in)
+            lines.append(f"- {_sentence(with_lead_in(u))} {mark(u)}")
+        else:
+            lines.append(f"- {_sentence(u.text)} {mark(u)}")
     return "\n".join(lines), used
 
 
@@ -366,44 +372,60 @@ def _sentence(text: str) -> str:
 
 # ---------------------------------------------------------------- conflicts
 
-_DURATION = re.compile(r"\(?(\d{1,2})[\s-]*(?:years?|yrs?)\)?", re.I)
-_ASKS_NUMBER = re.compile(r"\bhow (?:long|many)\b|\byears?\b|\bduration\b|\blength\b", re.I)
+_DURATION = re.compile(r"(\d{1,3})(?:\s*[–-]\s*(\d{1,3}))?\+?[\s-]*(years?|yrs?|months?|minutes?|mins?|seconds?|secs?)\b", re.I)
+_ASKS_NUMBER = re.compile(r"\bhow (?:long|many)\b|\byears?\b|\bduration\b|\blength\b|\bminutes?\b", re.I)
+_UNIT = {"y": ("time-long", 12), "m": ("time-long", 1), "mi": ("time-short", 60), "s": ("time-short", 1)}
+CONFLICT_MIN_SIM = 0.45
+
+
+def _duration(text: str):
+    """(dimension, low, high) of the first duration in ``text``, in months or seconds; None if none."""
+    m = _DURATION.search(normalize(text))
+    if not m:
+        return None
+    unit = m.group(3).lower()
+    key = "mi" if unit.startswith("min") else unit[0]
+    dim, factor = _UNIT[key]
+    lo = int(m.group(1)) * factor
+    hi = int(m.group(2) or m.group(1)) * factor
+    return dim, lo, hi
 
 
 def find_conflicts(question: str, hits: list[Hit]) -> list[dict]:
-    """Statements from different guides giving different durations for the same subject.
+    """Statements from different guides that give incompatible lengths for what was asked.
 
-    Only for questions that ask "how long / how many years". The subject is the
-    question's most distinctive word that the statements share, so "categorical
-    program (2 years)" and "categorical programs (4 years)" conflict while a
-    combined program's length does not.
+    Only for questions that ask "how long / how many years". A statement counts when
+    it is close in meaning to the question (unit cosine) or shares half of its
+    distinctive words; two statements conflict when they come from different guides,
+    measure the same kind of time (years/months, or minutes/seconds) and their
+    ranges do not overlap (e.g. "(4 years)" vs "(2 years)").
     """
     if not _ASKS_NUMBER.search(question):
         return []
-    terms = [t for t in focus_terms(question)]
-    if not terms:
-        return []
-    stmts: list[tuple[int, str, str, str]] = []  # (hit index, source, value, sentence)
+    terms = set(focus_terms(question))
+    stmts = []
     for i, h in enumerate(hits):
-        for s in split_sentences(h.text):
-            m = _DURATION.search(s)
-            if not m:
+        sims = h.unit_sims or []
+        for k, u in enumerate(h.units):
+            d = _duration(u["text"])
+            if not d:
                 continue
-            toks = set(tokenize(s))
-            if all(t in toks for t in terms):
-                stmts.append((i, h.source, m.group(1), s))
-    values = {v for _, _, v, _ in stmts}
-    sources = {src for _, src, _, _ in stmts}
-    if len(values) < 2 or len(sources) < 2:
-        return []
-    seen_val: set[tuple[str, str]] = set()
-    picked = []
-    for i, src, v, s in stmts:
-        if (src, v) in seen_val:
-            continue
-        seen_val.add((src, v))
-        picked.append({"hit": i, "source": src, "value": v, "text": s})
-    return [{"topic": " ".join(terms), "statements": picked}]
+            toks = set(tokenize(f"{h.section} {u['lead_in']} {u['text']}"))
+            share = len(terms & toks) / len(terms) if terms else 0.0
+            sim = sims[k] if k < len(sims) else 0.0
+            if sim >= CONFLICT_MIN_SIM or share >= 0.5:
+                stmts.append({"hit": i, "source": h.source, "dim": d[0], "lo": d[1], "hi": d[2], "text": u["text"], "rel": sim + share})
+    pairs = [
+        (a["rel"] + b["rel"], a, b)
+        for a in stmts
+        for b in stmts
+        if a["source"] < b["source"] and a["dim"] == b["dim"] and (a["hi"] < b["lo"] or b["hi"] < a["lo"])
+    ]
+    if pairs:  # the most relevant disagreeing pair
+        _, a, b = max(pairs, key=lambda x: x[0])
+        pair = sorted([a, b], key=lambda x: x["hit"])
+        return [{"topic": " ".join(sorted(terms)), "statements": [{k: x[k] for k in ("hit", "source", "text")} for x in pair]}]
+    return []
 
 
 # ---------------------------------------------------------------- citations
@@ -463,14 +485,13 @@ def answer_extractive(p: Prepared, settings: Settings | None = None) -> Answer:
         return _abstained(p, "extractive")
     retriever = get_retriever(settings or get_settings())
     conflicts = find_conflicts(p.standalone, p.hits)
-    if conflicts:
+    text, _ = compose_extractive(p.standalone, p.hits, retriever)
+    if conflicts:  # show both statements with their sources instead of picking one
         c = conflicts[0]
         lines = ["The guides disagree on this; here is what each says:"]
         for st in c["statements"]:
             lines.append(f"- {_sentence(st['text'])} [{st['hit'] + 1}]")
-        text = "\n".join(lines)
-    else:
-        text, _ = compose_extractive(p.standalone, p.hits, retriever)
+        text = "\n".join(lines) + ("\n\nMore from the guides:\n" + text if text else "")
     if not text:
         return _abstained(p, "extractive")
     text, cites = renumber(text, [], p.hits)
