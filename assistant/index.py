@@ -211,6 +211,7 @@ def ingest(
     settings = settings or get_settings()
     t0 = time.perf_counter()
     warn = warn or (lambda m: None)
+    _crash_after = _crash_after or os.environ.get("ADVISOR_TEST_CRASH_AFTER")  # crash-safety tests only
 
     def crash(step: str) -> None:
         if _crash_after == step:

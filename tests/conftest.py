@@ -1,0 +1,57 @@
+"""Shared fixtures: one real index of the bundled guides, built once per test session.
+
+Everything is real: the packaged MiniLM model (ONNX export in the user's model
+cache, made by `advisor setup`), an embedded Chroma store and a BM25 index in a
+temporary ADVISOR_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ADVISOR = [sys.executable, "-m", "assistant.cli"]
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory):
+    """Settings for a temp ADVISOR_HOME holding an index of the bundled corpus."""
+    from assistant.config import get_settings
+    from assistant.index import ingest
+
+    home = tmp_path_factory.mktemp("advisor-home")
+    settings = get_settings(home=home)
+    ingest(settings=settings)
+    return settings
+
+
+@pytest.fixture()
+def fresh_home(tmp_path, built_home):
+    """An ADVISOR_HOME with no index and its own copy of the corpus (safe to edit).
+
+    Its vector cache is seeded from the session index (vectors are keyed by content
+    hash), so building it costs seconds, not a full embedding run.
+    """
+    from assistant.config import get_settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    settings = get_settings(home=tmp_path / "home", corpus_dir=corpus)
+    settings.cache_dir.mkdir(parents=True)
+    shutil.copy(built_home.cache_dir / "embcache.sqlite", settings.cache_dir / "embcache.sqlite")
+    return settings
+
+
+def run_cli(args, env_home=None, extra_env=None, input_text=None, timeout=300):
+    """Run `advisor ARGS` in a subprocess (the way a user does); return CompletedProcess."""
+    env = dict(os.environ)
+    if env_home is not None:
+        env["ADVISOR_HOME"] = str(env_home)
+    env.update(extra_env or {})
+    return subprocess.run(ADVISOR + list(args), capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout, input=input_text)

@@ -1,0 +1,69 @@
+"""Chunks follow the guides' structure: FAQ answers stay with their questions, lists with their lead-ins."""
+
+import re
+
+import pytest
+
+from assistant.chunking import MAX_CHARS, chunk_document, split_units
+from assistant.corpus import load_corpus
+from tests.conftest import ROOT
+
+DOCS = {d.source: d for d in load_corpus([ROOT / "corpus"])}
+CHUNKS = {s: chunk_document(d) for s, d in DOCS.items()}
+FAQ = re.compile(r"^\s*\d{1,2}\.\s+(.+\?)\s*$")
+
+
+def _faq_pairs(source):
+    """(question, first line of its answer) for every numbered FAQ question in the cleaned guide."""
+    lines = [l.strip() for l in DOCS[source].text.split("\n") if l.strip()]
+    return [(FAQ.match(l).group(1), lines[i + 1]) for i, l in enumerate(lines[:-1]) if FAQ.match(l)]
+
+
+@pytest.mark.parametrize("source", sorted(DOCS))
+def test_no_faq_answer_split_from_its_question(source):
+    pairs = _faq_pairs(source)
+    assert pairs, "every guide has an FAQ"
+    for question, answer_start in pairs:
+        holders = [c for c in CHUNKS[source] if answer_start[:60] in c.text]
+        assert holders, answer_start
+        assert all(question in c.text for c in holders), f"answer to {question!r} separated from it"
+        assert all(c.section.endswith(question) for c in holders)
+
+
+def test_bullet_list_stays_with_its_lead_in():
+    chunks = CHUNKS["us-img-medical-genetics-red-flags"]
+    lead = "Typical academic red flags:"
+    holder = next(c for c in chunks if lead in c.text)
+    assert "- Failed or repeated courses or clerkships" in holder.text
+    assert "- Multiple attempts on exams or long delays between steps" in holder.text
+
+
+def test_section_is_the_heading_path():
+    sections = {c.section for c in CHUNKS["us-img-medical-genetics-red-flags"]}
+    assert "Strategies to Address Specific Red Flags > Addressing Failures and Low Scores > Clarify the Facts" in sections
+    assert any(s.startswith("Strategies to Address Specific Red Flags > Addressing Failures and Low Scores") for s in sections)
+    radiology = {c.section for c in CHUNKS["non-us-img-radiology-red-flags"]}
+    assert "Common Red Flags for Non-US Citizen IMGs > USMLE/COMLEX Issues" in radiology
+
+
+@pytest.mark.parametrize("source", sorted(DOCS))
+def test_chunks_are_bounded_and_cover_the_text(source):
+    chunks = CHUNKS[source]
+    assert all(len(c.text) <= MAX_CHARS + 250 for c in chunks)
+    joined = "\n".join(f"{c.section}\n{c.text}" for c in chunks)
+    words = set(DOCS[source].text.split())
+    covered = set(joined.split())
+    assert not (words - covered) - {DOCS[source].title.split()[0]} or len(words - covered) / len(words) < 0.01
+    assert len({c.chunk_id for c in chunks}) == len(chunks)
+
+
+def test_units_keep_list_lead_ins_and_skip_the_faq_question():
+    text = "How long does training take?\nIt depends on the pathway:\n- Combined programs take five years.\n- Categorical programs are shorter. Ask each program."
+    units = split_units(text, "FAQs > How long does training take?")
+    assert [u["text"] for u in units] == [
+        "It depends on the pathway:",
+        "Combined programs take five years.",
+        "Categorical programs are shorter.",
+        "Ask each program.",
+    ]
+    assert [u["lead_in"] for u in units if u["item"]] == ["It depends on the pathway:"] * 3

@@ -1,0 +1,106 @@
+"""The index: incremental ingest by content hash, atomic generations, crash safety, corruption detection."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.errors import IndexMissingError, InputError
+from assistant.index import IndexState, ingest, library, remove
+from assistant.retrieval import Retriever
+from tests.conftest import ROOT, run_cli
+
+
+def test_ingest_unchanged_corpus_embeds_nothing(fresh_home):
+    first = ingest(settings=fresh_home)
+    assert first.swapped and first.documents == 5
+    again = ingest(settings=fresh_home)
+    assert again.embedded == 0 and not again.swapped
+    assert sorted(again.unchanged) == sorted(d["source"] for d in library(fresh_home))
+
+
+def test_changed_guide_is_the_only_one_reembedded_and_removed_guide_disappears(fresh_home):
+    first = ingest(settings=fresh_home)
+    f = fresh_home.corpus_dir / "us-img-medical-genetics-red-flags.txt"
+    f.write_text(f.read_text(encoding="utf-8").replace("SmartPick", "Zebrafish mentorship programs are a brand-new pathway worth asking about.\nSmartPick", 1), encoding="utf-8")
+    (fresh_home.corpus_dir / "non-us-img-radiology-red-flags.txt").unlink()
+    rep = ingest(settings=fresh_home)
+    assert rep.updated == ["us-img-medical-genetics-red-flags"]
+    assert rep.removed == ["non-us-img-radiology-red-flags"]
+    assert 0 < rep.embedded <= 12  # only the changed passage and its new sentences
+    r = Retriever(fresh_home)
+    hits = r.search("zebrafish mentorship pathway", k=3)
+    assert hits[0].source == "us-img-medical-genetics-red-flags" and "Zebrafish" in hits[0].text
+    assert all(h.source != "non-us-img-radiology-red-flags" for h in r.search("radiology red flags for non-US IMGs", k=10))
+
+
+def test_adding_and_removing_a_user_guide(fresh_home, tmp_path):
+    ingest(settings=fresh_home)
+    guide = tmp_path / "visa-timeline-tips.md"
+    guide.write_text("# Visa Timeline Tips\nStart the DS-2019 paperwork early; the quokka rule says plan ahead.\n")
+    rep = ingest([guide], settings=fresh_home)
+    assert rep.added == ["visa-timeline-tips"]
+    assert Retriever(fresh_home).search("quokka rule paperwork", k=1)[0].source == "visa-timeline-tips"
+    remove("visa-timeline-tips", fresh_home)
+    assert "visa-timeline-tips" not in {d["source"] for d in library(fresh_home)}
+    assert guide.exists(), "removing a guide from the library never deletes the user's file"
+    with pytest.raises(InputError):
+        remove("no-such-guide", fresh_home)
+
+
+def test_bad_documents_are_skipped_and_the_rest_ingested(fresh_home):
+    (fresh_home.corpus_dir / "binary.txt").write_bytes(b"\x00\x01\x02\x03")
+    (fresh_home.corpus_dir / "latin1.txt").write_bytes("r\xe9sum\xe9 advice".encode("latin-1"))
+    warnings = []
+    rep = ingest(settings=fresh_home, warn=warnings.append)
+    assert rep.documents == 5 and sorted(rep.skipped) == ["binary.txt", "latin1.txt"]
+    assert len(warnings) == 2
+
+
+@pytest.mark.parametrize("stage", ["embed", "chroma-batch", "before-swap"])
+def test_killed_ingest_leaves_previous_index_usable(fresh_home, stage):
+    ingest(settings=fresh_home)
+    before = [h.chunk_id for h in Retriever(fresh_home).search("How do I explain a gap after graduation?", k=5)]
+    f = fresh_home.corpus_dir / "img-medical-genetics-low-step-scores.txt"
+    f.write_text(f.read_text(encoding="utf-8").replace("SmartPick", "A new paragraph about okapi research electives.\nSmartPick", 1), encoding="utf-8")
+    env = {"ADVISOR_HOME": str(fresh_home.home), "ADVISOR_CORPUS": str(fresh_home.corpus_dir), "ADVISOR_TEST_CRASH_AFTER": stage}
+    proc = run_cli(["ingest"], extra_env=env)
+    assert proc.returncode == -9, proc.stderr  # SIGKILL mid-way
+    state = IndexState.read(fresh_home)
+    assert state.generation == 1
+    after = [h.chunk_id for h in Retriever(fresh_home).search("How do I explain a gap after graduation?", k=5)]
+    assert after == before
+    rep = ingest(settings=fresh_home)
+    assert rep.swapped and rep.updated == ["img-medical-genetics-low-step-scores"]
+    assert Retriever(fresh_home).search("okapi research electives", k=1)[0].source == "img-medical-genetics-low-step-scores"
+    assert sorted(p.name for p in fresh_home.index_dir.glob("gen-*")) == ["gen-1", f"gen-{rep.generation}"]
+
+
+def test_corrupt_or_missing_index_is_reported_with_the_rebuild_command(fresh_home):
+    with pytest.raises(IndexMissingError, match="advisor ingest"):
+        Retriever(fresh_home).search("anything at all", k=1)
+    ingest(settings=fresh_home)
+    state = fresh_home.index_dir / "state.json"
+    good = state.read_text()
+    state.write_text("{not json")
+    with pytest.raises(IndexMissingError, match="advisor ingest --rebuild"):
+        Retriever(fresh_home).search("gap year", k=1)
+    state.write_text(good)
+    gen = IndexState.read(fresh_home).gen_dir(fresh_home)
+    for f in (gen / "bm25").iterdir():
+        f.write_bytes(b"garbage")
+    with pytest.raises(IndexMissingError, match="advisor ingest --rebuild"):
+        Retriever(fresh_home).search("gap year", k=1)
+    rep = ingest(settings=fresh_home, rebuild=True)
+    assert rep.swapped and rep.embedded == 0  # rebuilt from the vector cache, nothing re-embedded
+    assert Retriever(fresh_home).search("gap year", k=1)
+
+
+def test_cli_reports_corrupt_index_in_one_line(fresh_home):
+    ingest(settings=fresh_home)
+    (fresh_home.index_dir / "state.json").write_text("\x00\x01")
+    proc = run_cli(["retrieve", "How do I explain a gap?"], env_home=fresh_home.home)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "advisor ingest --rebuild" in proc.stderr and "Traceback" not in proc.stderr
