@@ -65,12 +65,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         typer.echo("interrupted", err=True)
         return 130
     except Exception as exc:  # click usage errors and anything unexpected: still one line
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            typer.echo(f"error: {exc.format_message()}", err=True)
+        # usage errors (bad option values, missing arguments) from click or typer's bundled click
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
             return 2
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             typer.echo("aborted", err=True)
             return 1
         typer.echo(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())}", err=True)
