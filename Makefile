@@ -51,6 +51,7 @@ run: index
 
 test: install-dev
 	$(BIN)/python -m pytest -q -ra
+	$(BIN)/advisor ingest
 	$(BIN)/advisor eval --check
 
 eval: index

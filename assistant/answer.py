@@ -321,23 +321,29 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[
     lead = max(first, key=lambda u: u.score)
     chosen = [lead]
     words = len(lead.text.split())
+    seen = {normalize(lead.text).lower()}
     for u in sorted((u for u in units if u is not lead), key=lambda u: -u.score):
+        key = normalize(u.text).lower()
+        if key in seen:  # the same sentence in two passages (or twice in a guide) is said once
+            continue
         if len(chosen) > MAX_POINTS or u.score < MIN_POINT:
             break
         w = len(u.text.split())
         if words + w > MAX_WORDS:
             continue
         chosen.append(u)
+        seen.add(key)
         words += w
     # a chosen lead-in ("Programs value:") brings its list items along, as a short list
     for u in list(chosen):
         if u.text.rstrip().endswith(":"):
-            items = [x for x in units if x.hit_index == u.hit_index and x.lead_in == u.text and x not in chosen]
+            items = [x for x in units if x.hit_index == u.hit_index and x.lead_in == u.text and normalize(x.text).lower() not in seen]
             for x in items[:LIST_ITEMS]:
                 w = len(x.text.split())
                 if words + w > MAX_WORDS + 40:
                     break
                 chosen.append(x)
+                seen.add(normalize(x.text).lower())
                 words += w
     body = sorted(chosen[1:], key=lambda u: (u.hit_index, u.order))
     used: list[int] = []

@@ -304,21 +304,34 @@ def answer_metrics(cases: list[Case], answers: dict, embed=None) -> tuple[dict, 
     return m, details
 
 
-def draft_metrics(progress=None) -> tuple[dict, list]:
-    """Fabrications, placeholders and length over evals/drafts/*.json (if the drafting stage exists)."""
-    try:
-        from assistant import draft as drafting
-    except ImportError:
+def draft_metrics(folder: Path = DRAFTS_DIR) -> tuple[dict, list]:
+    """Fabrications, placeholder correctness and length compliance over the drafting facts files."""
+    from assistant.draft import evaluate_draft_file
+
+    files = sorted(Path(folder).glob("*.json"))
+    if not files:
         return {}, []
-    return drafting.evaluate_drafts(DRAFTS_DIR) if hasattr(drafting, "evaluate_drafts") else ({}, [])
+    rows = [evaluate_draft_file(f) for f in files]
+    fabrications = sum(1 for r in rows for p in r["problems"] if p.startswith("guard:"))
+    placeholders_ok = sum(1 for r in rows if not any("placeholder" in p or "content missing" in p for p in r["problems"]))
+    length_ok = sum(1 for r in rows if not any(p.startswith(("length:", "trimmed")) for p in r["problems"]))
+    failing = [{"id": Path(r["file"]).name, "question": f"draft {r['kind']} / {r['format']}", "problems": r["problems"]} for r in rows if r["problems"]]
+    return {"fabrications": fabrications, "placeholder_correctness": placeholders_ok / len(rows), "length_compliance": length_ok / len(rows), "drafts": len(rows)}, failing
 
 
-def audit_metrics() -> tuple[dict, list]:
-    try:
-        from assistant import audit as auditing
-    except ImportError:
+def audit_metrics(folder: Path = PROFILES_DIR) -> tuple[dict, list]:
+    """Precision and recall of the audit's red flags against each eval profile's expected flags."""
+    from assistant.audit import evaluate_profile_file
+
+    files = sorted(Path(folder).glob("*.json"))
+    if not files:
         return {}, []
-    return auditing.evaluate_profiles(PROFILES_DIR) if hasattr(auditing, "evaluate_profiles") else ({}, [])
+    rows = [evaluate_profile_file(f) for f in files]
+    got = sum(len(r["got"]) for r in rows)
+    expected = sum(len(r["expected"]) for r in rows)
+    right = sum(len(set(r["got"]) & set(r["expected"])) for r in rows)
+    failing = [{"id": Path(r["file"]).name, "question": "audit profile", "problems": [f"missing flags {r['missing']}", f"unexpected flags {r['unexpected']}"]} for r in rows if not r["ok"]]
+    return {"audit_flag_precision": right / got if got else 1.0, "audit_flag_recall": right / expected if expected else 1.0, "audit_profiles": len(rows)}, failing
 
 
 def run(dataset: Path | None = None, settings: Settings | None = None, progress=None, judge: str | None = None, baseline: bool = True) -> dict:
@@ -353,6 +366,7 @@ def run(dataset: Path | None = None, settings: Settings | None = None, progress=
     for c in cases:
         if not c.answerable:
             tick("retrieval")
+    get_embedder(settings.cache_dir)._queries.clear()  # answers time the query embedding too, not the cache
     answers = {}
     t_answer: list[float] = []
     for c in cases:
