@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 from assistant.config import PROJECT_DIR, Settings, get_settings
+from assistant.errors import InputError
 from assistant.lexical import tokenize
 from assistant.retrieval import get_retriever, normalize_profile, validate_question
 from assistant.schemas import Answer, Citation, Hit
@@ -103,6 +104,8 @@ def detect_audience(text: str) -> str | None:
 def _history_questions(history) -> list[str]:
     """Accept [(user, assistant)], [{"role", "content"}] or [str] histories; return the user turns."""
     out: list[str] = []
+    if history is not None and not isinstance(history, (list, tuple)):
+        raise InputError("the history must be a list of earlier questions")
     for item in history or []:
         if isinstance(item, str):
             out.append(item)
@@ -318,10 +321,11 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[
     faq = _faq_match(question, pool[0])
     _score_units(question, units, idf, faq)
     first = [u for u in units if u.hit_index == 0] or units
-    lead = max(first, key=lambda u: u.score)
+    # a matching FAQ's answer opens with the direct answer ("Yes, it is possible, ..."): lead with it
+    lead = min(first, key=lambda u: u.order) if faq else max(first, key=lambda u: u.score)
     chosen = [lead]
     words = len(lead.text.split())
-    seen = {normalize(lead.text).lower()}
+    seen = {normalize(lead.text).lower(), normalize(lead.lead_in).lower()}
     for u in sorted((u for u in units if u is not lead), key=lambda u: -u.score):
         key = normalize(u.text).lower()
         if key in seen:  # the same sentence in two passages (or twice in a guide) is said once
@@ -359,11 +363,15 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[
         return u.text
 
     lines = [f"{_sentence(with_lead_in(lead))} {mark(lead)}"]
-    shown_lead_ins = {lead.lead_in} if lead.is_item else set()
+    # a list's lead-in is said once: as its own line when chosen, else in front of the list's first item
+    shown_lead_ins = {(lead.hit_index, lead.lead_in)} if lead.is_item else set()
+    shown_lead_ins |= {(u.hit_index, u.text) for u in chosen if u.text.rstrip().endswith(":")}
     for u in body:
-        if u.is_item and u.lead_in and u.lead_in not in shown_lead_ins:
-            shown_lead_ins.add(u.lead_in)
+        if u.is_item and u.lead_in and (u.hit_index, u.lead_in) not in shown_lead_ins:
+            shown_lead_ins.add((u.hit_index, u.lead_in))
             lines.append(f"- {_sentence(with_lead_in(u))} {mark(u)}")
+        elif u.is_item and any(o.text == u.lead_in and o.hit_index == u.hit_index for o in chosen):
+            lines.append(f"  - {_sentence(u.text)} {mark(u)}")  # under its lead-in line
         else:
             lines.append(f"- {_sentence(u.text)} {mark(u)}")
     return "\n".join(lines), used
@@ -416,7 +424,9 @@ def find_conflicts(question: str, hits: list[Hit]) -> list[dict]:
             d = _duration(u["text"])
             if not d:
                 continue
-            toks = set(tokenize(f"{h.section} {u['lead_in']} {u['text']}"))
+            # the whole paragraph that introduces a list item is its context
+            context = next((l for l in h.text.split("\n") if u["lead_in"] and l.strip().endswith(u["lead_in"])), u["lead_in"])
+            toks = set(tokenize(f"{h.section} {context} {u['text']}"))
             share = len(terms & toks) / len(terms) if terms else 0.0
             sim = sims[k] if k < len(sims) else 0.0
             if sim >= CONFLICT_MIN_SIM or share >= 0.5:

@@ -24,6 +24,7 @@ from assistant.verify import citations_in, split_sentences, strip_citations, sup
 
 MAX_PASSAGES = 4
 MAX_PASSAGE_CHARS = 700
+ANSWER_MAX_TOKENS = 200  # five short sentences; bounds CPU generation time
 
 
 def format_passages(hits: list[Hit]) -> str:
@@ -47,7 +48,7 @@ def build_chain(spec: str):
 
     from assistant.llm import get_chat_model
 
-    model = get_chat_model(spec)
+    model = get_chat_model(spec, max_tokens=ANSWER_MAX_TOKENS)
     return build_prompt() | model | StrOutputParser(), model
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from assistant.corpus import Document
 
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 TARGET_CHARS = int(os.environ.get("ADVISOR_TARGET_CHARS", 900))
 MAX_CHARS = 1500
 EMBED_FORMAT = os.environ.get("ADVISOR_EMBED_FORMAT", "{title}\n{section}\n{text}")
@@ -264,8 +264,8 @@ def split_units(text: str, section: str) -> list[dict]:
             if len(sent) < 12:
                 continue
             units.append({"text": sent, "item": item, "lead_in": lead_in if item else "", "order": len(units)})
-        if not item:
-            lead_in = s if s.endswith(":") else ""
+        if not item:  # the sentence that introduces a list ("You can improve your chances by:")
+            lead_in = split_sentences(s)[-1] if s.endswith(":") else ""
     return units
 
 
