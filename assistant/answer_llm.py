@@ -22,9 +22,9 @@ from assistant.config import Settings
 from assistant.schemas import Answer, Hit
 from assistant.verify import citations_in, split_sentences, strip_citations, support, SUPPORT_THRESHOLD
 
-MAX_PASSAGES = 4
-MAX_PASSAGE_CHARS = 700
-ANSWER_MAX_TOKENS = 200  # five short sentences; bounds CPU generation time
+MAX_PASSAGES = 3
+MAX_PASSAGE_CHARS = 600
+ANSWER_MAX_TOKENS = 160  # five short sentences; bounds CPU generation time
 
 
 def format_passages(hits: list[Hit]) -> str:
@@ -58,10 +58,23 @@ def chain_inputs(p: Prepared) -> dict:
 
 
 def _embed_fn(settings: Settings):
+    """Embedding function for claim checks, memoised: passage sentences are embedded once per answer."""
+    import numpy as np
+
     from assistant.embeddings import get_embedder
 
     emb = get_embedder(settings.cache_dir)
-    return lambda texts: emb.engine.encode(list(texts))
+    memo: dict[str, object] = {}
+
+    def embed(texts):
+        texts = list(texts)
+        todo = list(dict.fromkeys(t for t in texts if t not in memo))
+        if todo:
+            for t, v in zip(todo, emb.engine.encode(todo)):
+                memo[t] = v
+        return np.stack([memo[t] for t in texts])
+
+    return embed
 
 
 def check_answer(text: str, hits: list[Hit], embed=None) -> tuple[str, list[str]]:
@@ -91,7 +104,9 @@ def finish(p: Prepared, raw: str, spec: str, settings: Settings) -> Answer:
     raw = raw.strip()
     if NO_COVER.lower().rstrip(".") in raw.lower() and len(raw) < 80:
         return _abstained(p, spec)
-    checked, unsupported = check_answer(raw, p.hits, _embed_fn(settings))
+    embed = _embed_fn(settings)
+    embed([u for h in p.hits[:MAX_PASSAGES] for u in split_sentences(h.text)])  # all passage sentences in one batch
+    checked, unsupported = check_answer(raw, p.hits, embed)
     if not checked:
         fallback = answer_extractive(p, settings)
         fallback.backend = spec

@@ -100,6 +100,8 @@ def parse_spec(spec: str | None) -> tuple[str, str, str | None]:
         match = re.fullmatch(r"(?P<model>.*?)@(?P<url>https?://\S+)", rest)
         if match:
             model, url = match.group("model").strip(), match.group("url").rstrip("/")
+            if not url.isprintable():  # control characters or undecodable bytes (lone surrogates) in the URL
+                raise BackendError(f"bad OpenAI-compatible URL in {spec!r}: set --llm/ADVISOR_LLM to openai:MODEL@http://HOST:PORT/v1")
         elif "@" in rest:
             raise BackendError(f"bad OpenAI-compatible URL in {spec!r}: set --llm/ADVISOR_LLM to openai:MODEL@http://HOST:PORT/v1")
         else:
@@ -188,6 +190,21 @@ def smollm2_path() -> Path:
 # (resolved path, n_ctx, n_threads) -> (Llama, lock). A Llama is not safe for
 # concurrent calls, so every generation holds that model's lock.
 _LLAMAS: dict[tuple[str, int, int], tuple[Any, threading.Lock]] = {}
+
+
+def _close_llamas() -> None:
+    """Free cached models before interpreter teardown (llama.cpp's __del__ fails noisily once modules are gone)."""
+    for llama, _lock in list(_LLAMAS.values()):
+        try:
+            llama.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+    _LLAMAS.clear()
+
+
+import atexit  # noqa: E402
+
+atexit.register(_close_llamas)
 _LLAMAS_LOCK = threading.Lock()
 
 

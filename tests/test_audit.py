@@ -34,17 +34,11 @@ def flag_ids(p: dict) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def retriever(tmp_path_factory):
-    """The same real index as tests/test_draft.py (built once per session in a temp ADVISOR_HOME)."""
-    from assistant.config import get_settings
-    from assistant.index import ingest
+def retriever(built_home):
+    """The session's real index of the bundled guides (tests/conftest.py)."""
     from assistant.retrieval import get_retriever
 
-    home = tmp_path_factory.getbasetemp() / "draft-audit-index"
-    settings = get_settings(home=home)
-    if not (settings.index_dir / "state.json").exists():
-        ingest(settings=settings)
-    return get_retriever(settings)
+    return get_retriever(built_home)
 
 
 # --------------------------------------------------------------------------- eval profiles

@@ -15,16 +15,9 @@ EVAL_PROFILE = PROJECT_DIR / "evals/profiles/non-us-radiology-multiple-failures-
 
 
 @pytest.fixture(scope="session")
-def index_home(tmp_path_factory):
-    """The same real index as tests/test_draft.py (built once per session), used through ADVISOR_HOME."""
-    from assistant.config import get_settings
-    from assistant.index import ingest
-
-    home = tmp_path_factory.getbasetemp() / "draft-audit-index"
-    settings = get_settings(home=home)
-    if not (settings.index_dir / "state.json").exists():
-        ingest(settings=settings)
-    return home
+def index_home(built_home):
+    """The session's real index of the bundled guides (tests/conftest.py), used through ADVISOR_HOME."""
+    return built_home.home
 
 
 @pytest.fixture

@@ -32,16 +32,9 @@ def full_facts(kind: str, fmt: str, specialty: str = "radiology", audience: str 
 
 
 @pytest.fixture(scope="session")
-def index_settings(tmp_path_factory):
-    """A real index of the bundled guides in a temp ADVISOR_HOME, shared by the draft/audit/CLI test files."""
-    from assistant.config import get_settings
-    from assistant.index import ingest
-
-    home = tmp_path_factory.getbasetemp() / "draft-audit-index"
-    settings = get_settings(home=home)
-    if not (settings.index_dir / "state.json").exists():
-        ingest(settings=settings)
-    return settings
+def index_settings(built_home):
+    """The session's real index of the bundled guides (tests/conftest.py), shared by the draft/audit/CLI test files."""
+    return built_home
 
 
 @pytest.fixture(scope="session")

@@ -44,10 +44,10 @@ The Quokka Observership accepts applications by mail. {SCRIPT} Applicants to the
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
+def home(built_home, tmp_path_factory) -> Path:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (make browser installs Debian's chromium)")
-    return ingested_home(tmp_path_factory.mktemp("ui-browser-home"))
+    return ingested_home(tmp_path_factory.mktemp("ui-browser-home"), built_home.cache_dir)
 
 
 @pytest.fixture(scope="module")

@@ -75,8 +75,8 @@ def test_non_loopback_host_without_auth_warns_on_stderr(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    return ingested_home(tmp_path_factory.mktemp("ui-client-home"))
+def home(built_home, tmp_path_factory) -> Path:
+    return ingested_home(tmp_path_factory.mktemp("ui-client-home"), built_home.cache_dir)
 
 
 @pytest.fixture(scope="module")

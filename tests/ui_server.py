@@ -48,7 +48,7 @@ def free_port() -> int:
 _EMBEDDING_CACHE: list[Path] = []  # the first ingested home's embedding cache, reused by later homes
 
 
-def ingested_home(path: Path) -> Path:
+def ingested_home(path: Path, seed_cache: Path | None = None) -> Path:
     """Build the index of the bundled corpus in ``path`` (a fresh ADVISOR_HOME) and return it.
 
     The first home of a test session embeds everything (tens of seconds on two
@@ -61,6 +61,8 @@ def ingested_home(path: Path) -> Path:
 
     settings = get_settings(home=path)
     path.mkdir(parents=True, exist_ok=True)
+    if seed_cache is not None and seed_cache.is_dir() and not _EMBEDDING_CACHE:
+        _EMBEDDING_CACHE.append(seed_cache)  # e.g. the session index of tests/conftest.py
     if _EMBEDDING_CACHE and _EMBEDDING_CACHE[0].is_dir() and not settings.cache_dir.exists():
         shutil.copytree(_EMBEDDING_CACHE[0], settings.cache_dir)
     ingest(settings=settings)

@@ -1,0 +1,83 @@
+"""The eval suite: every metric can fail, and `advisor eval --dataset` takes someone else's file."""
+
+import json
+
+import pytest
+
+from assistant.evaluation import Case, abstention_scores, answer_metrics, check, fact_recall, load_dataset, retrieval_scores
+from assistant.errors import InputError
+from assistant.schemas import Answer, Citation
+from tests.conftest import run_cli
+
+CASE = Case(id="q", question="How many programs?", source="guide-a", evidence=["apply to 10–20 programs"], facts=["10–20", "broadly"])
+GOOD_PASSAGE = "Many IMGs apply broadly: apply to 10-20 programs in genetics."
+
+
+def test_retrieval_metrics_drop_for_a_bad_retriever():
+    good = retrieval_scores(CASE, [("guide-a", GOOD_PASSAGE), ("guide-b", "x")])
+    assert good == {"hit": 1.0, "rr": 1.0, "ndcg": 1.0}
+    late = retrieval_scores(CASE, [("guide-b", "x"), ("guide-b", "y"), ("guide-a", GOOD_PASSAGE)])
+    assert late["hit"] == 1.0 and late["rr"] == pytest.approx(1 / 3) and late["ndcg"] < 1.0
+    wrong_source = retrieval_scores(CASE, [("guide-b", GOOD_PASSAGE)])
+    assert wrong_source == {"hit": 0.0, "rr": 0.0, "ndcg": 0.0}
+
+
+def test_fact_recall_drops_for_a_bad_answer():
+    assert fact_recall(CASE, "Apply broadly, to 10-20 programs.") == 1.0  # dash-normalised
+    assert fact_recall(CASE, "Apply to some programs.") == 0.0
+
+
+def test_abstention_metrics_drop():
+    assert abstention_scores([(True, False), (False, True)]) == {"abstention_precision": 1.0, "abstention_recall": 1.0, "wrong_abstentions": 0}
+    bad = abstention_scores([(True, True), (False, False), (False, True)])
+    assert bad["abstention_precision"] == 0.5 and bad["abstention_recall"] == 0.5 and bad["wrong_abstentions"] == 1
+
+
+def _answer(text, passage, source="guide-a", conflicts=()):
+    return Answer(answer=text, citations=[Citation(1, source, "T", "S", passage)], conflicts=list(conflicts))
+
+
+def test_faithfulness_citation_correctness_and_conflicts_drop():
+    good = {"q": _answer("Apply broadly: apply to 10-20 programs in genetics. [1]", GOOD_PASSAGE)}
+    m, _ = answer_metrics([CASE], good)
+    assert m["faithfulness"] == 1.0 and m["citation_correctness"] == 1.0 and m["fact_recall"] == 1.0 and m["source_cited"] == 1.0
+    planted = {"q": _answer("Every program requires a Step 2 CK score of 270 and four publications. [1]", "Unrelated passage about visa sponsorship timing.", source="guide-b")}
+    m, _ = answer_metrics([CASE], planted)
+    assert m["faithfulness"] == 0.0 and m["citation_correctness"] == 0.0 and m["fact_recall"] == 0.0 and m["source_cited"] == 0.0
+    conflict = Case(id="c", question="How long?", source="a", sources=["a", "b"], evidence=[], facts=[], conflict=True)
+    shown = {"c": _answer("x [1]", "x", source="a", conflicts=[{"statements": [{"source": "a"}, {"source": "b"}]}])}
+    hidden = {"c": _answer("x [1]", "x", source="a")}
+    assert answer_metrics([conflict], shown)[0]["conflict_coverage"] == 1.0
+    assert answer_metrics([conflict], hidden)[0]["conflict_coverage"] == 0.0
+
+
+def test_gate_fails_below_threshold():
+    report = {"metrics": {"hit@5": 0.5, "fabrications": 2}}
+    assert check(report, {"hit@5": {"min": 0.9}, "fabrications": {"max": 0}}) == ["hit@5 = 0.5 < 0.9", "fabrications = 2 > 0"]
+    assert check({"metrics": {"hit@5": 0.95}}, {"hit@5": {"min": 0.9}}) == []
+
+
+def test_dataset_errors_name_the_line(tmp_path):
+    f = tmp_path / "d.jsonl"
+    f.write_text('{"id": "a", "question": "ok?", "source": "x"}\n{"id": "b", "questoin": "typo"}\n')
+    with pytest.raises(InputError, match="line 2"):
+        load_dataset(f)
+
+
+def test_advisor_eval_on_someone_elses_dataset(built_home, tmp_path):
+    f = tmp_path / "mine.jsonl"
+    rows = [
+        {"id": "x1", "question": "Which Step 2 CK range is strongly competitive for medical genetics?", "audience": "non-us-img", "source": "non-us-img-medical-genetics-step-scores", "evidence": ["≥245: Strongly competitive for many programs"], "facts": ["245"], "answerable": True},
+        {"id": "x2", "turns": ["How many genetics programs should I apply to as a US citizen IMG?", "What about radiology?"], "source": "non-us-img-radiology-red-flags", "evidence": ["80–120+"], "facts": ["80–120"], "answerable": True},
+        {"id": "x3", "question": "What is a good pasta recipe?", "answerable": False},
+    ]
+    f.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    proc = run_cli(["eval", "--dataset", str(f), "--no-baseline", "--json"], env_home=built_home.home)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(proc.stdout)
+    for key in ("hit@5", "mrr", "ndcg@5", "fact_recall", "citation_correctness", "faithfulness", "abstention_precision", "abstention_recall", "fabrications", "baseline"):
+        assert key in m, key
+    assert m["abstention_recall"] == 1.0 and m["hit@5"] == 1.0
+    report = built_home.reports_dir / "report.md"
+    assert report.exists() and "hit@5" in report.read_text()
+    assert (built_home.reports_dir / "metrics_vs_baseline.png").exists()
