@@ -26,6 +26,15 @@ def print_answer(ans) -> None:
     typer.echo(f"\nNote: {ans.note}")
 
 
+def _remote_notice(spec: str | None) -> None:
+    """One stderr line when the answer backend sends text off this machine (the UI header says the same)."""
+    from assistant.llm import describe_backend
+
+    backend = describe_backend(spec)
+    if not backend["local"]:
+        typer.echo(f"warning: remote answer backend: {backend['detail']}", err=True)
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def ask(
@@ -51,13 +60,16 @@ def register(app: typer.Typer) -> None:
         settings = get_settings(chroma_url=chroma_url, llm=llm)
         if batch is None:
             validate_question(question)
+            _remote_notice(settings.llm)
             ans = do_ask(question, audience=audience, specialty=specialty, llm=llm, settings=settings)
             if as_json:
                 emit_json(ans.to_json())
             else:
                 print_answer(ans)
             return
-        for item in read_batch(batch):
+        items = read_batch(batch)
+        _remote_notice(settings.llm)
+        for item in items:
             ans = do_ask(item["question"], audience=item.get("audience"), specialty=item.get("specialty"), history=item.get("history"), llm=llm, settings=settings)
             if as_json:
                 emit_json({"id": item["id"], **ans.to_json()})

@@ -41,6 +41,8 @@ def read_batch(path: Path) -> list[dict]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: line {n}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{path}: line {n}: JSON nested too deeply") from None
         if not isinstance(obj, dict):
             raise InputError(f"{path}: line {n}: expected a JSON object")
         unknown = set(obj) - allowed
@@ -53,6 +55,8 @@ def read_batch(path: Path) -> list[dict]:
                 raise InputError(f"{path}: line {n}: '{key}' must be a string")
         if "id" in obj and not isinstance(obj["id"], (str, int)):
             raise InputError(f"{path}: line {n}: 'id' must be a string or number")
+        if isinstance(obj.get("id"), str) and any("\ud800" <= ch <= "\udfff" for ch in obj["id"]):  # "\udc80" escapes: not text
+            raise InputError(f"{path}: line {n}: 'id' is not valid text")
         from assistant.retrieval import normalize_profile, validate_question
 
         try:

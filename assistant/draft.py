@@ -155,6 +155,12 @@ class DraftFacts(BaseModel):
     def _lower(cls, v: Any) -> Any:
         return v.strip().lower() if isinstance(v, str) else v
 
+    @field_validator(*TEXT_FIELDS, mode="before")
+    @classmethod
+    def _strip_all_space(cls, v: Any) -> Any:
+        # Python's notion of whitespace (\x1c-\x1f, \x85, U+2028 ...), so a field of only such characters is empty
+        return v.strip() if isinstance(v, str) else v
+
     @model_validator(mode="after")
     def _consistent(self) -> "DraftFacts":
         if self.kind == "visa" and self.audience == "us-img":
@@ -261,6 +267,8 @@ def read_json_file(path: str | Path, what: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} file {p} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InputError(f"{what} file {p} is nested too deeply to be a {what}") from None
 
 
 def parse_facts(data: Any) -> DraftFacts:

@@ -80,6 +80,10 @@ def chroma_client(settings: Settings):
     try:
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
+        with contextlib.suppress(Exception):  # Chroma caches the half-started client per path; drop it so a rebuild can open a new store
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient._identifier_to_system.pop(str(path), None)
         raise IndexMissingError(f"the Chroma store at {path} is corrupt or unreadable ({type(exc).__name__}); {REBUILD_HINT}") from None
 
 
@@ -340,7 +344,16 @@ def ingest(
         )
         gdir = new.gen_dir(settings)
         gdir.mkdir(parents=True, exist_ok=True)
-        client = chroma_client(settings)
+        try:
+            client = chroma_client(settings)
+        except IndexMissingError:
+            if not rebuild or settings.chroma_url:
+                raise
+            # --rebuild over an embedded store Chroma cannot open: keep it aside (never delete data), start a new one
+            aside = settings.index_dir / f"chroma.corrupt-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.getpid()}"
+            (settings.index_dir / "chroma").rename(aside)
+            warn(f"the Chroma store could not be opened; moved it aside to {aside} and rebuilt it")
+            client = chroma_client(settings)
         with contextlib.suppress(Exception):
             client.delete_collection(new.collection)
         coll = client.create_collection(new.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)

@@ -63,6 +63,8 @@ def validate_question(question) -> str:
     q = " ".join(question.replace("\x00", " ").split())
     if not q:
         raise InputError("the question is empty")
+    if any("\ud800" <= ch <= "\udfff" for ch in q):  # undecodable bytes from argv/files arrive as lone surrogates
+        raise InputError("the question is not valid UTF-8 text")
     if len(q) > MAX_QUESTION_CHARS:
         raise InputError(f"the question is {len(q)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return q
@@ -178,8 +180,8 @@ class Retriever:
             self._loaded_gen, self._state_mtime = state.generation, mtime
 
     # -- searching
-    def _hit(self, i: int, score: float, dense: float, usims=None) -> Hit:
-        r = self.rows[i]
+    def _hit(self, i: int, score: float, dense: float, usims=None, rows=None) -> Hit:
+        r = (self.rows if rows is None else rows)[i]
         usims = list(usims) if usims is not None else []
         return Hit(
             unit_sim=max(usims) if usims else 0.0,
@@ -224,7 +226,7 @@ class Retriever:
         with self._lock:
             dense = self.dense_search(q, CANDIDATES)
             lexical = self.bm25.search(q, CANDIDATES)
-            rows = self.rows
+            rows, unit_vecs = self.rows, self.unit_vecs  # one generation's snapshot: a reload may swap them after the lock
         scores: dict[int, float] = {}
         dense_sim: dict[int, float] = {}
         for rank, (i, sim) in enumerate(dense):
@@ -237,7 +239,7 @@ class Retriever:
         usims: dict[int, object] = {}
         for i in scores:
             r = rows[i]
-            usims[i] = np.asarray(self.unit_vecs[r["u0"] : r["u1"]]) @ qv if r["u1"] > r["u0"] else np.zeros(0)
+            usims[i] = np.asarray(unit_vecs[r["u0"] : r["u1"]]) @ qv if r["u1"] > r["u0"] else np.zeros(0)
         by_unit = sorted(scores, key=lambda i: -(float(usims[i].max()) if len(usims[i]) else 0.0))
         for rank, i in enumerate(by_unit):
             scores[i] += W_UNIT / (RRF_K + rank + 1)
@@ -254,7 +256,7 @@ class Retriever:
             vecs = self.embedder.embed_documents([rows[i]["embed"] for i in missing])
             for i, v in zip(missing, vecs):
                 dense_sim[i] = float(np.dot(qv, v))
-        return [self._hit(i, s, dense_sim.get(i, 0.0), usims[i].tolist()) for i, s in ranked]
+        return [self._hit(i, s, dense_sim.get(i, 0.0), usims[i].tolist(), rows) for i, s in ranked]
 
 
 _RETRIEVERS: dict[str, Retriever] = {}
