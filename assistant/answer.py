@@ -150,10 +150,8 @@ def condense(question: str, history=None) -> str:
 def _stop_stems() -> set[str]:
     global _STOP_STEMS
     if _STOP_STEMS is None:
-        try:
-            from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as words
-        except ImportError:  # pragma: no cover
-            words = frozenset()
+        from assistant.lexical import GENERAL_WORDS as words
+
         _STOP_STEMS = set(tokenize(" ".join(words))) | set(tokenize("really actually okay ok thing things something nothing get got big little lot lots"))
     return _STOP_STEMS
 
