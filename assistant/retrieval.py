@@ -250,7 +250,17 @@ class Retriever:
                     del scores[i]
                 else:
                     scores[i] *= profile_weight(meta, audience, specialty)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        # the same passage copied into several guides is returned once (its best-scoring copy)
+        ranked: list[tuple[int, float]] = []
+        seen_text: set[str] = set()
+        for i, sc in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
+            key = " ".join(rows[i]["text"].split())
+            if key in seen_text:
+                continue
+            seen_text.add(key)
+            ranked.append((i, sc))
+            if len(ranked) == k:
+                break
         missing = [i for i, _ in ranked if i not in dense_sim]
         if missing:  # lexical-only hits: compute their cosine too (abstention uses it)
             vecs = self.embedder.embed_documents([rows[i]["embed"] for i in missing])
