@@ -392,6 +392,7 @@ def run(dataset: Path | None = None, settings: Settings | None = None, progress=
     base_cases: dict = {}
     if baseline:
         b = BaselineRetriever(settings)
+        get_embedder(settings.cache_dir)._queries.clear()  # the baseline pays its query embeddings too
         t_base: list[float] = []
 
         def bsearch(c: Case):
