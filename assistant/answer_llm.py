@@ -123,19 +123,11 @@ def finish(p: Prepared, raw: str, spec: str, settings: Settings) -> Answer:
 def answer_with_llm(p: Prepared, spec: str, settings: Settings) -> Answer:
     if not p.in_scope:
         return _abstained(p, spec)
-    from assistant.llm import _translate
-    from assistant.errors import BackendError
+    from assistant.llm import backend_errors
 
     chain, model = build_chain(spec)
-    try:
+    with backend_errors(model):
         raw = chain.invoke(chain_inputs(p))
-    except BackendError:
-        raise
-    except Exception as exc:
-        err = _translate(exc, model)
-        if err is None:
-            raise
-        raise err from None
     return finish(p, raw, spec, settings)
 
 
@@ -145,21 +137,13 @@ def stream_with_llm(p: Prepared, spec: str, settings: Settings) -> Iterator[dict
         yield {"type": "text", "text": ans.answer}
         yield {"type": "answer", "answer": ans}
         return
-    from assistant.errors import BackendError
-    from assistant.llm import _translate
+    from assistant.llm import backend_errors
 
     chain, model = build_chain(spec)
     pieces: list[str] = []
-    try:
+    with backend_errors(model):
         for piece in chain.stream(chain_inputs(p)):
             if piece:
                 pieces.append(piece)
                 yield {"type": "text", "text": piece}
-    except BackendError:
-        raise
-    except Exception as exc:
-        err = _translate(exc, model)
-        if err is None:
-            raise
-        raise err from None
     yield {"type": "answer", "answer": finish(p, "".join(pieces), spec, settings)}

@@ -24,6 +24,7 @@ first use, so importing this module is instant.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import re
@@ -513,15 +514,15 @@ def _require_model(model: Any) -> None:
         raise BackendError(f"no language model configured (ADVISOR_LLM=extractive); {_SPEC_HINT}")
 
 
-def invoke_chat(model: BaseChatModel, messages: Any) -> str:
-    """Run one chat turn and return the reply text; transport failures become :class:`BackendError`.
+@contextlib.contextmanager
+def backend_errors(model: Any) -> Iterator[None]:
+    """Turn transport/API failures raised inside the block into one-line :class:`BackendError`s.
 
-    ``messages`` is anything LangChain accepts: a string, ``(role, text)`` tuples,
-    dicts or message objects.
+    Shared by :func:`invoke_chat`, :func:`stream_chat` and chains that call the model
+    through LangChain runnables (``assistant.answer_llm``). Unknown errors pass through.
     """
-    _require_model(model)
     try:
-        reply = model.invoke(messages)
+        yield
     except BackendError:
         raise
     except Exception as exc:
@@ -529,6 +530,17 @@ def invoke_chat(model: BaseChatModel, messages: Any) -> str:
         if translated is None:
             raise
         raise translated from exc
+
+
+def invoke_chat(model: BaseChatModel, messages: Any) -> str:
+    """Run one chat turn and return the reply text; transport failures become :class:`BackendError`.
+
+    ``messages`` is anything LangChain accepts: a string, ``(role, text)`` tuples,
+    dicts or message objects.
+    """
+    _require_model(model)
+    with backend_errors(model):
+        reply = model.invoke(messages)
     return _text_of(reply.content)
 
 
@@ -539,15 +551,8 @@ def stream_chat(model: BaseChatModel, messages: Any) -> Iterator[str]:
     from the first ``next()``.
     """
     _require_model(model)
-    try:
+    with backend_errors(model):
         for chunk in model.stream(messages):
             text = _text_of(chunk.content)
             if text:
                 yield text
-    except BackendError:
-        raise
-    except Exception as exc:
-        translated = _translate(exc, model)
-        if translated is None:
-            raise
-        raise translated from exc
