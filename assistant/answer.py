@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 from assistant.config import PROJECT_DIR, Settings, get_settings
@@ -32,7 +31,7 @@ from assistant.errors import InputError
 from assistant.lexical import tokenize
 from assistant.retrieval import get_retriever, normalize_profile, validate_question
 from assistant.schemas import Answer, Citation, Hit
-from assistant.verify import normalize, split_sentences, strip_citations
+from assistant.verify import normalize
 
 PROMPTS_DIR = PROJECT_DIR / "prompts"
 NOTE = (
@@ -193,17 +192,6 @@ def library_vocab(retriever) -> set[str]:
         vocab.update(tokenize(r["embed"]))
     retriever._vocab_cache = (id(retriever.rows), vocab)
     return vocab
-
-
-def coverage(question: str, hits: list[Hit]) -> float:
-    """Share of the question's distinctive words found in the top passages."""
-    terms = focus_terms(question)
-    if not terms:
-        return 1.0
-    seen = set()
-    for h in hits[:3]:
-        seen.update(tokenize(f"{h.section} {h.text}"))
-    return sum(1 for t in terms if t in seen) / len(terms)
 
 
 def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> tuple[bool, dict]:

@@ -14,7 +14,6 @@ instead, and the note says so.
 from __future__ import annotations
 
 import html
-import re
 from typing import Iterator
 
 from assistant.answer import NO_COVER, NOTE, Prepared, _abstained, answer_extractive, load_prompt, renumber

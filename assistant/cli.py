@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Optional
 
 import typer
 
-from assistant.errors import AdvisorError, InputError
+from assistant.errors import AdvisorError
 
 app = typer.Typer(
     name="advisor",

@@ -75,7 +75,6 @@ def support(sentence: str, passages: list[str], embed=None) -> Support:
     lex = [lexical_support(sent, u) for u in units]
     scores = lex
     if embed is not None and sent:
-        import numpy as np
 
         vecs = embed([sent, *units])
         cos = (vecs[1:] @ vecs[0]).tolist()
