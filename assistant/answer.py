@@ -505,6 +505,11 @@ def answer_extractive(p: Prepared, settings: Settings | None = None) -> Answer:
     return Answer(answer=text, citations=cites, abstained=False, conflicts=conflicts_out, note=NOTE, backend="extractive", question=p.standalone)
 
 
+def backend_spec(llm: str | None, settings: Settings) -> str:
+    """The answer backend for this call: ``llm``, else the settings' (ADVISOR_LLM), else ``extractive``."""
+    return (llm or settings.llm or "extractive").strip()
+
+
 def ask(
     question: str,
     audience: str | None = None,
@@ -515,12 +520,13 @@ def ask(
 ) -> Answer:
     """Answer ``question`` from the guides. ``llm``: ``extractive`` (default), ``llamacpp:PATH`` or ``openai:MODEL@URL``."""
     settings = settings or get_settings()
-    spec = (llm or settings.llm or "extractive").strip()
+    spec = backend_spec(llm, settings)
+    p = prepare(question, audience, specialty, history, settings)
     if spec == "extractive":
-        return answer_extractive(prepare(question, audience, specialty, history, settings), settings)
+        return answer_extractive(p, settings)
     from assistant.answer_llm import answer_with_llm
 
-    return answer_with_llm(prepare(question, audience, specialty, history, settings), spec, settings)
+    return answer_with_llm(p, spec, settings)
 
 
 def stream(
@@ -537,7 +543,7 @@ def stream(
     and then sends the claim-checked final answer, which replaces the draft text.
     """
     settings = settings or get_settings()
-    spec = (llm or settings.llm or "extractive").strip()
+    spec = backend_spec(llm, settings)
     p = prepare(question, audience, specialty, history, settings)
     if spec == "extractive":
         ans = answer_extractive(p, settings)
