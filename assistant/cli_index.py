@@ -136,6 +136,8 @@ def register(app: typer.Typer) -> None:
             emit_json({**report.to_json(), "warnings": warnings})
             return
         parts = [f"{report.documents} guides, {report.chunks} passages"]
+        if report.distinct and report.distinct < report.chunks:
+            parts[0] += f" ({report.distinct} distinct: repeated passages are stored once)"
         for label, items in (("added", report.added), ("updated", report.updated), ("removed", report.removed), ("unchanged", report.unchanged), ("skipped", report.skipped)):
             if items:
                 parts.append(f"{len(items)} {label}")

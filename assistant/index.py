@@ -160,6 +160,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    distinct: int = 0  # passages stored (identical passages in several guides are stored once)
     embedded: int = 0  # passages run through the model this time
     swapped: bool = False  # a new generation went live
     seconds: float = 0.0
@@ -180,6 +181,39 @@ def _resolve_roots(paths, state: IndexState | None, settings: Settings) -> list[
         if rp not in roots:
             roots.append(rp)
     return roots
+
+
+COPY_FIELDS = ("id", "source", "title", "audience", "specialty", "section", "ordinal")
+
+
+def collapse_copies(rows: list[dict]) -> list[dict]:
+    """One row per distinct embedded text; the other guides holding the same passage go in its ``copies``.
+
+    A passage copied verbatim into many guides (boilerplate, a reused section) would
+    otherwise fill every candidate list with copies of itself and push other
+    passages out of the top k; stored once, it is searched once, and the retriever
+    picks the copy that best fits the applicant's profile.
+    """
+    first: dict[str, dict] = {}
+    out: list[dict] = []
+    for r in rows:
+        rep = first.get(r["embed"])
+        if rep is None:
+            first[r["embed"]] = r
+            out.append(r)
+        else:
+            rep.setdefault("copies", []).append({k: r.get(k) for k in COPY_FIELDS})
+    return out
+
+
+def expand_copies(rows: list[dict]) -> list[dict]:
+    """Inverse of :func:`collapse_copies`: one flat row per (guide, passage)."""
+    out: list[dict] = []
+    for r in rows:
+        base = {k: v for k, v in r.items() if k != "copies"}
+        out.append(base)
+        out.extend({**base, **c} for c in r.get("copies", ()))
+    return out
 
 
 def _load_chunk_table(gen_dir: Path) -> list[dict]:
@@ -236,7 +270,7 @@ def ingest(
         old_table: dict[str, list[dict]] = {}
         if reusable and old and old.generation:
             try:
-                for row in _load_chunk_table(old.gen_dir(settings)):
+                for row in expand_copies(_load_chunk_table(old.gen_dir(settings))):
                     old_table.setdefault(row["source"], []).append(row)
             except IndexMissingError:
                 reusable = False
@@ -300,6 +334,7 @@ def ingest(
         report.removed = sorted(set(old.docs) - set(docs_state)) if old else []
         report.documents = len(docs_state)
         report.chunks = len(rows)
+        report.distinct = len({r["embed"] for r in rows})
         if not rows:
             raise InputError("no readable guides to index (nothing left after skipping bad files)")
 
@@ -315,6 +350,7 @@ def ingest(
             return report
 
         # -- embed (cache first), build the next generation aside
+        rows = collapse_copies(rows)
         embedder = get_embedder(settings.cache_dir)
         before = embedder.embedded_count
         unit_texts: list[str] = []

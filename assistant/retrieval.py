@@ -180,8 +180,10 @@ class Retriever:
             self._loaded_gen, self._state_mtime = state.generation, mtime
 
     # -- searching
-    def _hit(self, i: int, score: float, dense: float, usims=None, rows=None) -> Hit:
+    def _hit(self, i: int, score: float, dense: float, usims=None, rows=None, copy: dict | None = None) -> Hit:
         r = (self.rows if rows is None else rows)[i]
+        if copy is not None:  # the same passage stored once for several guides: report the copy chosen
+            r = {**r, **copy}
         usims = list(usims) if usims is not None else []
         return Hit(
             unit_sim=max(usims) if usims else 0.0,
@@ -243,13 +245,18 @@ class Retriever:
         by_unit = sorted(scores, key=lambda i: -(float(usims[i].max()) if len(usims[i]) else 0.0))
         for rank, i in enumerate(by_unit):
             scores[i] += W_UNIT / (RRF_K + rank + 1)
+        chosen: dict[int, dict] = {}  # row -> the copy of the passage that best fits the profile
         if audience or specialty:
             for i in list(scores):
-                meta = rows[i]
-                if strict and not profile_allows(meta, audience, specialty):
+                copies = [rows[i], *rows[i].get("copies", ())]
+                if strict:
+                    copies = [c for c in copies if profile_allows(c, audience, specialty)]
+                if not copies:
                     del scores[i]
-                else:
-                    scores[i] *= profile_weight(meta, audience, specialty)
+                    continue
+                best = max(copies, key=lambda c: profile_weight(c, audience, specialty))  # first copy wins ties
+                chosen[i] = best
+                scores[i] *= profile_weight(best, audience, specialty)
         # the same passage copied into several guides is returned once (its best-scoring copy)
         ranked: list[tuple[int, float]] = []
         seen_text: set[str] = set()
@@ -266,7 +273,7 @@ class Retriever:
             vecs = self.embedder.embed_documents([rows[i]["embed"] for i in missing])
             for i, v in zip(missing, vecs):
                 dense_sim[i] = float(np.dot(qv, v))
-        return [self._hit(i, s, dense_sim.get(i, 0.0), usims[i].tolist(), rows) for i, s in ranked]
+        return [self._hit(i, s, dense_sim.get(i, 0.0), usims[i].tolist(), rows, chosen.get(i)) for i, s in ranked]
 
 
 _RETRIEVERS: dict[str, Retriever] = {}

@@ -104,3 +104,37 @@ def test_cli_reports_corrupt_index_in_one_line(fresh_home):
     proc = run_cli(["retrieve", "How do I explain a gap?"], env_home=fresh_home.home)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "advisor ingest --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_passage_copied_into_several_guides_is_stored_once_and_reported_for_the_best_fitting_guide(fresh_home, tmp_path):
+    """Identical passages (boilerplate, a reused section) are stored once; each guide keeps its copy."""
+    ingest(settings=fresh_home)
+    lib = tmp_path / "copies"
+    lib.mkdir()
+    text = "# Quokka Visa Notes\nThe quokka rule: start the DS-2019 paperwork four months before the contract date.\n"
+    for name in ("quokka-us", "quokka-intl", "quokka-any"):
+        (lib / f"{name}.md").write_text(text, encoding="utf-8")
+    (lib / "manifest.json").write_text(json.dumps({"documents": {
+        "quokka-us": {"title": "Quokka Visa Notes", "audience": "us-img"},
+        "quokka-intl": {"title": "Quokka Visa Notes", "audience": "non-us-img"},
+        "quokka-any": {"title": "Quokka Visa Notes", "audience": "any"},
+    }}), encoding="utf-8")
+    rep = ingest([lib], settings=fresh_home)
+    assert sorted(rep.added) == ["quokka-any", "quokka-intl", "quokka-us"]
+    assert rep.distinct == rep.chunks - 2, "the two extra copies are not stored again"
+    r = Retriever(fresh_home)
+    hits = r.search("quokka rule DS-2019 paperwork", k=5)
+    assert len(r.rows) == r.collection.count() == rep.distinct, "the index stores each distinct passage once"
+    assert sum("quokka rule" in h.text for h in hits) == 1, "one copy in the results, not three"
+    intl = r.search("quokka rule DS-2019 paperwork", k=1, audience="non-us-img")[0]
+    assert intl.source == "quokka-intl" and intl.audience == "non-us-img"
+    us = r.search("quokka rule DS-2019 paperwork", k=1, audience="us-img", strict=True)[0]
+    assert us.source == "quokka-us"
+    # unchanged re-ingest reuses every copy (nothing embedded, no new generation)
+    again = ingest(settings=fresh_home)
+    assert again.embedded == 0 and not again.swapped and again.chunks == rep.chunks
+    # removing the guide whose copy is stored leaves the others searchable
+    remove("quokka-any", fresh_home)
+    remove("quokka-intl", fresh_home)
+    left = Retriever(fresh_home).search("quokka rule DS-2019 paperwork", k=1)[0]
+    assert left.source == "quokka-us" and "quokka rule" in left.text
