@@ -1006,10 +1006,31 @@ def warm_up(settings: Settings | None = None) -> threading.Thread:
     return t
 
 
+def host_check(host: str) -> dict:
+    """FastAPI kwargs that, on a loopback bind, refuse requests whose Host header is not this machine.
+
+    A web page on another site can make the browser send requests to a server on
+    127.0.0.1 by pointing its own domain at that address (DNS rebinding); the
+    browser then sends that domain as the Host header, so checking it closes the
+    hole. Other binds (``0.0.0.0``, a LAN address) serve names we cannot know, and
+    IPv6 literals are left alone (Starlette's check does not parse ``[::1]:port``).
+    """
+    from assistant.cli_serve import is_loopback
+
+    if not is_loopback(host) or ":" in host:
+        return {}
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    names = sorted({"localhost", "127.0.0.1", host.strip().lower()})
+    return {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=names)]}
+
+
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, quiet: bool = False) -> None:
     """Serve ``app`` (blocking): no share link, no analytics, local fonts, our CSS and click script."""
     app.queue(default_concurrency_limit=1, max_size=64)
     app.launch(
+        app_kwargs=host_check(host),
         server_name=host,
         server_port=port,
         share=False,

@@ -200,3 +200,18 @@ def test_auth_is_enforced(home, tmp_path):
         assert denied.value.code in (401, 403)
         ok = Client(url, auth=("alice", "s3cret-pw"), verbose=False, analytics_enabled=False, download_files=False)
         assert any(d["source"] == "us-img-medical-genetics-red-flags" for d in ok.predict(api_name="/library"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_loopback_server_refuses_foreign_host_headers(server):
+    """DNS rebinding: a page on evil.example that resolves to 127.0.0.1 must not reach the UI."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(server + "/config", headers={"Host": "evil.example:7860"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=10)
+    assert refused.value.code == 400
+    with urllib.request.urlopen(urllib.request.Request(server + "/config", headers={"Host": "localhost"}), timeout=10) as ok:
+        assert ok.status == 200
