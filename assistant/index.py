@@ -339,6 +339,9 @@ def ingest(
             raise InputError("no readable guides to index (nothing left after skipping bad files)")
 
         changed = rebuild or not old or not old.generation or report.added or report.updated or report.removed or not reusable
+        if not changed and not _live_files_ok(settings, old):
+            warn("the live index is incomplete or damaged; rebuilding it from the vector cache")
+            changed = True
         if not changed:
             # nothing to embed or swap; still record new roots / paths
             if old and (old.roots != live_roots or sorted(old.excluded) != sorted(excluded)):
@@ -420,6 +423,33 @@ def ingest(
         _sweep(settings, client, keep={gen, prev.generation if prev else -1})
         report.seconds = time.perf_counter() - t0
         return report
+
+
+def _live_files_ok(settings: Settings, state: IndexState) -> bool:
+    """Cheap health check of the live generation for an ingest that has nothing new to index.
+
+    The generation's files must be there and, for the embedded store, Chroma's
+    SQLite file must open and list the live collection. Reading that one table
+    directly avoids importing chromadb (~0.5 s) on a no-op ingest; a schema we do
+    not recognise counts as healthy (the retriever still checks everything).
+    """
+    gdir = state.gen_dir(settings)
+    if not (gdir / "chunks.json").is_file() or not (gdir / "units.npy").is_file() or not any((gdir / "bm25").glob("*")):
+        return False
+    if settings.chroma_url:
+        return True
+    import sqlite3
+
+    db = settings.index_dir / "chroma" / "chroma.sqlite3"
+    if not db.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT count(*) FROM collections WHERE name = ?", (state.collection,)).fetchone()[0] == 1
+    except sqlite3.OperationalError as exc:
+        return "no such" in str(exc)  # another Chroma schema: not ours to judge
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _sweep(settings: Settings, client, keep: set[int]) -> None:

@@ -138,3 +138,31 @@ def test_a_passage_copied_into_several_guides_is_stored_once_and_reported_for_th
     remove("quokka-intl", fresh_home)
     left = Retriever(fresh_home).search("quokka rule DS-2019 paperwork", k=1)[0]
     assert left.source == "quokka-us" and "quokka rule" in left.text
+
+
+def test_plain_ingest_repairs_a_damaged_live_index_from_the_vector_cache(fresh_home):
+    """Each step runs in a fresh process (as a user would), so no open Chroma client hides the damage."""
+    home = fresh_home.home
+
+    def cli_ingest(*extra):
+        proc = run_cli(["ingest", "--json", *extra], env_home=home)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    def retrieves():
+        proc = run_cli(["retrieve", "gap year", "-k", "1", "--json"], env_home=home)
+        return proc.returncode == 0 and json.loads(proc.stdout)["results"]
+
+    cli_ingest()
+    (fresh_home.index_dir / "chroma" / "chroma.sqlite3").unlink()  # the dense store is gone
+    rep = cli_ingest()
+    assert rep["swapped"] and rep["embedded"] == 0 and any("rebuilding" in w for w in rep["warnings"])
+    assert retrieves()
+    (IndexState.read(fresh_home).gen_dir(fresh_home) / "units.npy").unlink()
+    assert cli_ingest()["swapped"] and retrieves()
+    again = cli_ingest()  # healthy now: a no-op
+    assert not again["swapped"] and again["embedded"] == 0
+    (fresh_home.index_dir / "chroma" / "chroma.sqlite3").write_bytes(b"not a database at all" * 100)
+    proc = run_cli(["ingest"], env_home=home)
+    assert proc.returncode == 2 and "advisor ingest --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+    assert cli_ingest("--rebuild")["swapped"] and retrieves()
