@@ -27,12 +27,12 @@ def print_answer(ans) -> None:
 
 
 def _remote_notice(spec: str | None) -> None:
-    """One stderr line when the answer backend sends text off this machine (the UI header says the same)."""
-    from assistant.llm import describe_backend
+    """One stderr line when the backend sends text off this machine (the UI header says the same)."""
+    from assistant.llm import remote_warning
 
-    backend = describe_backend(spec)
-    if not backend["local"]:
-        typer.echo(f"warning: remote answer backend: {backend['detail']}", err=True)
+    line = remote_warning(spec)
+    if line:
+        typer.echo(line, err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -45,6 +45,12 @@ def register(app: typer.Typer) -> None:
             parsed = load_facts(facts, flags)
         else:
             parsed = parse_facts({k: v for k, v in flags.items() if v is not None})
+        from assistant.config import get_settings
+        from assistant.llm import remote_warning
+
+        warning = remote_warning(llm if llm is not None else get_settings().llm)
+        if warning:
+            typer.echo(warning, err=True)
         result = draft(parsed, llm=llm)
         if as_json:
             from assistant.cli import emit_json

@@ -45,6 +45,7 @@ __all__ = [
     "get_chat_model",
     "describe_backend",
     "is_remote",
+    "remote_warning",
     "smollm2_path",
     "invoke_chat",
     "stream_chat",
@@ -143,6 +144,12 @@ def describe_backend(spec: str | None = None) -> dict:
     local = _is_loopback_host(urlparse(effective).hostname)
     where = "on this machine" if local else "REMOTE: questions and passages are sent there"
     return {"name": "openai", "local": local, "detail": f"model {target} at {effective} ({where})"}
+
+
+def remote_warning(spec: str | None = None) -> str | None:
+    """The one stderr line the CLI prints when the backend sends text off this machine (None when local)."""
+    backend = describe_backend(spec)
+    return None if backend["local"] else f"warning: remote LLM backend: {backend['detail']}"
 
 
 def is_remote(spec: str | None = None) -> bool:

@@ -148,3 +148,13 @@ def test_cli_module_imports_light():
     code = "import sys, assistant.cli_draft; print(any(m in sys.modules for m in ('pydantic', 'rich', 'langchain_core', 'torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_DIR, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_remote_llm_is_announced_before_anything_is_sent(env, capsys):
+    """Like `advisor ask`, a draft polished by a non-local model says so on stderr first."""
+    code, out, err = run(capsys, "draft", "--facts", str(EVAL_PS), "--llm", "openai:some-model@http://example-remote.invalid:9/v1")
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("warning: remote LLM backend") and "example-remote.invalid" in lines[0], err
+    assert code == 2 and len(lines) == 2 and lines[1].startswith("error:") and "Traceback" not in err
+    code, out, err = run(capsys, "draft", "--facts", str(EVAL_PS), "--json")
+    assert code == 0 and "remote" not in err

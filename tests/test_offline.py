@@ -168,7 +168,7 @@ def test_everything_works_with_only_loopback(tmp_path, built_home):
     metrics = json.loads(out["eval"]["stdout"].strip().splitlines()[-1])
     assert metrics["hit@5"] > 0 and "baseline" in metrics
     assert (home / "reports" / "report.md").exists()
-    assert "warning: remote answer backend" in out["remote"]["stderr"] and "example-remote" in out["remote"]["stderr"]
+    assert "warning: remote LLM backend" in out["remote"]["stderr"] and "example-remote" in out["remote"]["stderr"]
     assert "ui_error" not in out, out.get("ui_error")
     assert not out["ui_ask"]["abstained"] and out["ui_ask"]["citations"]
     assert "I took a year off to care for my father." in out["ui_draft"]["text"]
