@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -24,30 +23,11 @@ def read_batch(path: Path) -> list[dict]:
     Blank lines are skipped; anything else that is not such an object is an
     InputError naming the line number.
     """
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read batch file {path} ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    from assistant.jsonl import read_objects
+
     items = []
     allowed = {"id", "question", "audience", "specialty", "history", "turns"}
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: line {n}: not valid JSON ({exc.msg})") from None
-        except RecursionError:
-            raise InputError(f"{path}: line {n}: JSON nested too deeply") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{path}: line {n}: expected a JSON object")
-        unknown = set(obj) - allowed
-        if unknown:
-            raise InputError(f"{path}: line {n}: unknown field(s) {', '.join(sorted(unknown))}")
+    for n, obj in read_objects(path, allowed, "batch file"):
         if not isinstance(obj.get("question"), str):
             raise InputError(f"{path}: line {n}: 'question' must be a string")
         for key in ("audience", "specialty"):

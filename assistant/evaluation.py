@@ -80,23 +80,10 @@ _KEYS = {"id", "question", "turns", "audience", "specialty", "answerable", "sour
 def load_dataset(path: Path | None = None) -> list[Case]:
     """Read a JSONL dataset in the documented format (evals/README.md); InputError names the bad line."""
     path = Path(path or GOLD)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read dataset {path} ({type(exc).__name__})") from None
+    from assistant.jsonl import read_objects
+
     cases: list[Case] = []
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            o = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: line {n}: not valid JSON ({exc.msg})") from None
-        if not isinstance(o, dict):
-            raise InputError(f"{path}: line {n}: expected a JSON object")
-        unknown = set(o) - _KEYS
-        if unknown:
-            raise InputError(f"{path}: line {n}: unknown field(s) {', '.join(sorted(unknown))}")
+    for n, o in read_objects(path, _KEYS, "dataset"):
         turns = o.get("turns")
         if turns is not None:
             if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
