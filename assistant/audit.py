@@ -35,7 +35,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from assistant.draft import (
-    DR, LOW, MG, MIN_YEAR, RAD, SPECIALTY_ALIASES, SPECIALTY_NAMES, STP, USG, USR,
+    DR, LOW, MG, MIN_YEAR, RAD, SPECIALTY_NAMES, STP, USG, USR, Specialty,
     GuideRule, cite_rules, pydantic_error_line, read_json_file,
 )
 from assistant.errors import IndexMissingError, InputError
@@ -142,7 +142,7 @@ class ApplicantProfile(_Strict):
     """An applicant's record, as the audit reads it (every field documented in evals/DRAFTS.md)."""
 
     audience: Literal["us-img", "non-us-img"]
-    specialty: Literal["medical-genetics", "radiology"]
+    specialty: Specialty
     graduation_year: int = Field(ge=MIN_YEAR, le=2100)
     as_of: Optional[YearMonth] = None  # the month you apply; default: this month
     exams: list[ExamAttempt] = Field(default_factory=list)
@@ -154,14 +154,6 @@ class ApplicantProfile(_Strict):
     us_clinical_experience: list[ClinicalExperience] = Field(default_factory=list)
     research: list[ResearchItem] = Field(default_factory=list)
     letters: list[Letter] = Field(default_factory=list)
-
-    @field_validator("specialty", mode="before")
-    @classmethod
-    def _specialty_alias(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            key = " ".join(v.strip().lower().split())
-            return SPECIALTY_ALIASES.get(key, SPECIALTY_ALIASES.get(key.replace(" ", "-"), v))
-        return v
 
     @field_validator("audience", mode="before")
     @classmethod

@@ -43,9 +43,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from assistant.errors import AdvisorError, IndexMissingError, InputError
 from assistant.factguard import PLACEHOLDER_RE, FactGuardError, GuardReport, check, content_recall, lost_facts, normalize, strip_placeholders
@@ -78,6 +78,18 @@ SPECIALTY_ALIASES = {
     "diagnostic-radiology": "radiology",
     "diagnostic radiology": "radiology",
 }
+
+
+def _canonical_specialty(v: Any) -> Any:
+    """'Diagnostic Radiology', 'genetics', ... -> the canonical id; anything else is left for validation to reject."""
+    if isinstance(v, str):
+        key = " ".join(v.strip().lower().split())
+        return SPECIALTY_ALIASES.get(key, SPECIALTY_ALIASES.get(key.replace(" ", "-"), v))
+    return v
+
+
+#: The specialty field of drafting facts and audit profiles (aliases accepted).
+Specialty = Annotated[Literal["medical-genetics", "radiology"], BeforeValidator(_canonical_specialty)]
 
 #: Speaking rate used to turn an interview answer's words into seconds.
 WORDS_PER_MINUTE = 150
@@ -132,7 +144,7 @@ class DraftFacts(BaseModel):
         "exam-failure", "low-score", "gap", "professionalism", "repeated-year",
         "older-graduation", "visa", "specialty-switch", "study-abroad", "why-specialty",
     ]
-    specialty: Literal["medical-genetics", "radiology"]
+    specialty: Specialty
     audience: Optional[Literal["us-img", "non-us-img"]] = None
     format: Optional[Literal["personal-statement", "eras-additional-info", "interview"]] = None
     what: str = Field(min_length=1, max_length=MAX_FIELD_CHARS)
@@ -141,14 +153,6 @@ class DraftFacts(BaseModel):
     changes: Optional[str] = Field(default=None, min_length=1, max_length=MAX_FIELD_CHARS)
     evidence: Optional[str] = Field(default=None, min_length=1, max_length=MAX_FIELD_CHARS)
     goals: Optional[str] = Field(default=None, min_length=1, max_length=MAX_FIELD_CHARS)
-
-    @field_validator("specialty", mode="before")
-    @classmethod
-    def _specialty_alias(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            key = " ".join(v.strip().lower().split())
-            return SPECIALTY_ALIASES.get(key, SPECIALTY_ALIASES.get(key.replace(" ", "-"), v))
-        return v
 
     @field_validator("audience", "kind", "format", mode="before")
     @classmethod
