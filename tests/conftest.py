@@ -8,6 +8,7 @@ temporary ADVISOR_HOME.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,18 @@ def fresh_home(tmp_path, built_home):
     settings.cache_dir.mkdir(parents=True)
     shutil.copy(built_home.cache_dir / "embcache.sqlite", settings.cache_dir / "embcache.sqlite")
     return settings
+
+
+FIGURES = ROOT / "docs" / "SAFETY.md"
+
+
+def record_figure(key: str, text: str) -> None:
+    """Print a figure; with ADVISOR_WRITE_SAFETY_FIGURES=1 also write it into docs/SAFETY.md (between its markers)."""
+    print(f"\nFIGURE {key}: {text}")
+    if os.environ.get("ADVISOR_WRITE_SAFETY_FIGURES") == "1" and FIGURES.exists():
+        doc = FIGURES.read_text(encoding="utf-8")
+        new = re.sub(rf"(<!-- fig:{key} -->).*?(<!-- /fig -->)", lambda m: m.group(1) + text + m.group(2), doc, flags=re.S)
+        FIGURES.write_text(new, encoding="utf-8")
 
 
 def run_cli(args, env_home=None, extra_env=None, input_text=None, timeout=300):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import pytest
 
 from assistant.index import IndexState, ingest, library
 from assistant.retrieval import Retriever
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, record_figure, run_cli
 
 KILLS = 20  # trials whose ingest was really killed mid-way (the rest finished before the signal)
 MAX_TRIALS = 32
@@ -35,16 +34,6 @@ SEED = 20240917
 PROBE = "How do I explain a gap after graduation?"
 USER_GUIDE = "my-visa-timeline-notes"
 USER_TEXT = "# My Visa Timeline Notes\n\nStart the DS-2019 paperwork early; the quokka rule says plan the visa timeline ahead.\n"
-FIGURES = ROOT / "docs" / "SAFETY.md"
-
-
-def record_figure(key: str, text: str) -> None:
-    """Print a figure; with ADVISOR_WRITE_SAFETY_FIGURES=1 also write it into docs/SAFETY.md (between its markers)."""
-    print(f"\nFIGURE {key}: {text}")
-    if os.environ.get("ADVISOR_WRITE_SAFETY_FIGURES") == "1" and FIGURES.exists():
-        doc = FIGURES.read_text(encoding="utf-8")
-        new = re.sub(rf"(<!-- fig:{key} -->).*?(<!-- /fig -->)", lambda m: m.group(1) + text + m.group(2), doc, flags=re.S)
-        FIGURES.write_text(new, encoding="utf-8")
 
 
 def _env(settings) -> dict:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 from collections import Counter
@@ -33,28 +32,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import AdvisorError
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, record_figure, run_cli
 
 pytestmark = pytest.mark.timeout(300)  # bounded, whatever the machine
 
 SCALE = max(1, int(os.environ.get("ADVISOR_FUZZ_SCALE", "1") or 1))
 FUZZED: Counter = Counter()
 OUTCOMES: Counter = Counter()  # accepted / rejected with a one-line error
-FIGURES = ROOT / "docs" / "SAFETY.md"
 
 
 def fuzz(n: int):
     return settings(max_examples=n * SCALE, deadline=None, derandomize=SCALE == 1, database=None, print_blob=True,
                     suppress_health_check=list(HealthCheck))
-
-
-def record_figure(key: str, text: str) -> None:
-    """Print a figure; with ADVISOR_WRITE_SAFETY_FIGURES=1 also write it into docs/SAFETY.md (between its markers)."""
-    print(f"\nFIGURE {key}: {text}")
-    if os.environ.get("ADVISOR_WRITE_SAFETY_FIGURES") == "1" and FIGURES.exists():
-        doc = FIGURES.read_text(encoding="utf-8")
-        new = re.sub(rf"(<!-- fig:{key} -->).*?(<!-- /fig -->)", lambda m: m.group(1) + text + m.group(2), doc, flags=re.S)
-        FIGURES.write_text(new, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- strategies

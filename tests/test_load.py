@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import pytest
 
 from assistant.index import IndexState, ingest
 from assistant.retrieval import Retriever
-from tests.conftest import ROOT
+from tests.conftest import ROOT, record_figure
 
 try:
     from tests.ui_server import ingested_home, serve, server_log
@@ -46,16 +45,6 @@ QUESTIONS = [
     ("What is a good recipe for sourdough bread?", "not set", "not set"),
     ("Can research offset a low Step 1 score?", "us-img", "medical-genetics"),
 ]
-FIGURES = ROOT / "docs" / "SAFETY.md"
-
-
-def record_figure(key: str, text: str) -> None:
-    """Print a figure; with ADVISOR_WRITE_SAFETY_FIGURES=1 also write it into docs/SAFETY.md (between its markers)."""
-    print(f"\nFIGURE {key}: {text}")
-    if os.environ.get("ADVISOR_WRITE_SAFETY_FIGURES") == "1" and FIGURES.exists():
-        doc = FIGURES.read_text(encoding="utf-8")
-        new = re.sub(rf"(<!-- fig:{key} -->).*?(<!-- /fig -->)", lambda m: m.group(1) + text + m.group(2), doc, flags=re.S)
-        FIGURES.write_text(new, encoding="utf-8")
 
 
 def _client(url: str):

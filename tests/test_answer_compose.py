@@ -1,0 +1,129 @@
+"""Extractive composition rules, on real passages of the bundled guides through the real index.
+
+Each test picks real passages (found with the real retriever, then put in a fixed
+order so a change in ranking does not change what is tested) and checks one rule
+of ``compose_extractive``: which line introduces a list item, what an introducing
+line brings along, that a better-matching passage at rank 2 still gets quoted,
+and that the answer stays short.
+"""
+
+import re
+
+import pytest
+
+from assistant.answer import MAX_WORDS, _units, ask, compose_extractive
+from assistant.retrieval import get_retriever
+from assistant.verify import normalize
+
+
+def _passages(settings, question, needles):
+    """The real passages holding ``needles`` (one each), in that order, as retrieved for ``question``."""
+    found = get_retriever(settings).search(question, k=30)
+    out = []
+    for needle in needles:
+        hit = next((h for h in found if needle in h.text), None)
+        assert hit is not None, f"no passage with {needle!r} in the top 30 for {question!r}"
+        out.append(hit)
+    return out
+
+
+def _compose(settings, question, hits):
+    text, used = compose_extractive(question, hits, get_retriever(settings))
+    assert text and used
+    return text
+
+
+def _body(line: str) -> str:
+    """A line of the answer without its bullet and [n] markers, dash/quote-normalised and lower-cased."""
+    return normalize(re.sub(r"\s*\[\d+\]", "", re.sub(r"^\s*-\s+", "", line))).lower()
+
+
+def _introduced_by(text: str, item: str, lead_in: str) -> bool:
+    """Is the answer line holding ``item`` shown after ``lead_in`` (same line) or nested under it?"""
+    lines = text.splitlines()
+    item, lead_in = normalize(item).lower(), normalize(lead_in).lower().rstrip(":")
+    k = next(k for k, l in enumerate(lines) if item in _body(l))
+    if _body(lines[k]).startswith(lead_in):
+        return True
+    depth = len(lines[k]) - len(lines[k].lstrip())
+    for prev in reversed(lines[:k]):
+        d = len(prev) - len(prev.lstrip())
+        if d < depth:
+            return _body(prev).startswith(lead_in)
+    return False
+
+
+def _words(text: str) -> int:
+    return len(re.sub(r"\[\d+\]", "", text).split())
+
+
+def test_an_item_ending_with_a_colon_introduces_the_items_after_it(built_home):
+    q = "How do I check whether a genetics program still takes applicants with weaker scores?"
+    [hit] = _passages(built_home, q, ["Reaching out (brief, polite emails)"])
+    lead_in = {u.text: u.lead_in for u in _units(hit, 0)}
+    assert lead_in["Whether the program currently considers applicants with lower scores"].startswith("Reaching out (brief, polite emails)")
+    assert lead_in["Past residents’ medical schools and training backgrounds"] == "Program websites for:"
+    assert lead_in["NRMP and FREIDA data for historical IMG match statistics"] == "Use tools and approaches like:"
+    text = _compose(built_home, q, [hit])
+    assert "like: whether the program" not in text.lower(), "an item is never glued to another list's lead-in"
+    assert _introduced_by(text, "Whether the program currently considers", "Reaching out (brief, polite emails)")
+
+
+def test_a_short_label_line_introduces_the_items_under_it(built_home):
+    q = "Are small genetics programs more flexible about borderline scores than big academic centers?"
+    [hit] = _passages(built_home, q, ["Program Size and Structure"])
+    lead_in = {u.text: u.lead_in for u in _units(hit, 0)}
+    assert lead_in["Smaller programs may be more flexible, but some use stricter score filters."] == "Program Size and Structure"
+    assert lead_in["Look for programs that explicitly mention J-1 or H-1B support."] == "Visa Sponsorship History"
+    text = _compose(built_home, q, [hit])
+    assert _introduced_by(text, "Smaller programs may be more flexible", "Program Size and Structure")
+
+
+def test_an_introducing_line_brings_its_whole_list(built_home):
+    q = "My board scores are below average: which kinds of genetics programs should I target first?"
+    hits = _passages(built_home, q, ["you should:\nPrioritize programs that:", "Other programs value:", "Many international medical graduates (IMGs) worry"])
+    text = _compose(built_home, q, hits)
+    # "..., you should:" introduces the next line, which introduces three items: all of them are shown, under it
+    for item in ["Have a history of interviewing or matching IMGs", "Emphasize holistic review", "Are located outside of the most competitive major cities"]:
+        assert _introduced_by(text, item, "Prioritize programs that:"), text
+    lines = text.splitlines()
+    k = next(k for k, l in enumerate(lines) if "Prioritize programs that:" in l)
+    assert all(l.startswith("  - ") for l in lines[k + 1 : k + 4]), "the items are nested under their lead-in"
+
+
+def test_a_better_matching_passage_at_rank_two_is_quoted(built_home):
+    q = "My Step 2 CK is a pass but low. Can I sit the exam again to get a higher number?"
+    hits = _passages(built_home, q, ["In the current pass/fail Step 1 era", "you cannot retake a passed", "I failed Step 1 once but passed"])
+    text = _compose(built_home, q, hits)
+    assert "cannot retake a passed USMLE Step exam" in text
+    line = next(l for l in text.splitlines() if "cannot retake" in l)
+    assert line.rstrip().endswith("[2]"), "cited to the FAQ passage, which sits at rank 2"
+
+
+def test_a_dangling_introducing_line_is_not_quoted(built_home):
+    q = "Is there a simple template for explaining a red flag?"
+    [hit] = _passages(built_home, q, ["Use this structure when addressing any red flag"])
+    assert hit.text.rstrip().endswith(":"), "precondition: the passage ends on a line that introduces the next passage"
+    assert not any(u.text.startswith("Use this structure") for u in _units(hit, 0))
+    text = _compose(built_home, q, [hit])
+    assert "Use this structure" not in text
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "What should I do in the last week before Step 2 CK?",
+        "How do I explain a gap after graduation to radiology programs?",
+        "Which red flags worry genetics program directors most?",
+        "How many radiology programs should a non-US IMG apply to?",
+    ],
+)
+def test_answers_stay_short_and_quote_several_passages_in_part(built_home, q):
+    ans = ask(q, settings=built_home)
+    assert not ans.abstained
+    lines = ans.answer.splitlines()
+    lead_words = _words(lines[0])
+    assert _words(ans.answer) <= max(MAX_WORDS, lead_words), "the whole answer fits the word budget"
+    quoted = sum(len(c.text.split()) for c in ans.citations)
+    assert _words(ans.answer) < quoted, "points are picked from the passages, not whole passages pasted"
+    assert all(re.search(r"\[\d+\]$", l.strip()) for l in lines), "every line is cited"
