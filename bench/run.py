@@ -172,6 +172,7 @@ def advisor_ingest(home: Path, corpus: Path, chroma_url: str | None = None, seed
         "in_process_s": rep["seconds"],
         "documents": rep["documents"],
         "chunks": rep["chunks"],
+        "stored_passages": rep.get("distinct"),  # identical passages in several guides are stored once
         "embedded_texts": rep["embedded"],
         "chunks_per_s": rep["chunks"] / p.wall,
         "texts_per_s": rep["embedded"] / p.wall,
@@ -271,7 +272,6 @@ def warm_worker(args) -> dict:
         if c.answerable:
             scores.append(retrieval_scores(c, [(origin_of(h.source), f"{h.section}\n{h.text}") for h in hits]))
         distinct_top5.append(len({(h.section, h.text) for h in hits}))
-    what_if = collapsed_candidates_hit(retriever, cases)
 
     retriever.embedder._queries.clear()
     t_ask: list[float] = []
@@ -293,70 +293,10 @@ def warm_worker(args) -> dict:
         "hit@5": sum(s["hit"] for s in scores) / n,
         "mrr": sum(s["rr"] for s in scores) / n,
         "top5_distinct_avg": statistics.mean(distinct_top5) if distinct_top5 else None,
-        **what_if,
         "abstained": abstained,
         "passages": len(retriever.rows),
         "engine": retriever.embedder.engine.name,
     }
-
-
-def collapsed_candidates_hit(retriever, cases) -> dict:
-    """What-if diagnostic (not timed): hit@5 if each candidate list held one copy of each distinct passage.
-
-    Only when the index holds copies of the same passage (the synthetic scale corpus
-    does: ~170 of each at x200). The dense list is an exact search over the distinct
-    passage texts (their vectors come from the embedding cache) and the BM25 list is
-    collapsed the same way; fusion, sentence re-rank and profile boosts are the
-    retriever's own. It shows how much of a hit@5 drop at scale is the top-k being
-    flooded with copies rather than worse ranking.
-    """
-    import numpy as np
-
-    from assistant.answer import condense
-    from assistant.evaluation import K, retrieval_scores
-
-    from bench.synth import origin_of
-
-    rows = retriever.rows
-    first: dict[str, int] = {}
-    for i, r in enumerate(rows):
-        first.setdefault(r["embed"], i)
-    if len(first) == len(rows):
-        return {"hit@5_collapsed_candidates": None, "distinct_passages": len(first)}
-    reps = list(first.values())
-    mat = retriever.embedder.embed_documents([rows[i]["embed"] for i in reps])
-    key_of = [first[r["embed"]] for r in rows]
-    real_dense, real_bm25 = retriever.dense_search, retriever.bm25
-
-    def dense(question: str, n: int):
-        sims = mat @ retriever.embedder.embed_query(question)
-        top = np.argsort(-sims)[:n]
-        return [(reps[j], float(sims[j])) for j in top]
-
-    class Lexical:
-        def search(self, query: str, k: int):
-            out, seen = [], set()
-            for i, sc in real_bm25.search(query, len(rows)):
-                if key_of[i] not in seen:
-                    seen.add(key_of[i])
-                    out.append((key_of[i], sc))
-                    if len(out) == k:
-                        break
-            return out
-
-    retriever.dense_search, retriever.bm25 = dense, Lexical()
-    try:
-        scores = []
-        for c in cases:
-            if c.answerable:
-                hits = retriever.search(condense(c.question, c.history), k=K, audience=c.audience, specialty=c.specialty)
-                scores.append(retrieval_scores(c, [(origin_of(h.source), f"{h.section}\n{h.text}") for h in hits]))
-    finally:
-        retriever.dense_search, retriever.bm25 = real_dense, real_bm25
-    return {"hit@5_collapsed_candidates": sum(s["hit"] for s in scores) / max(1, len(scores)), "distinct_passages": len(first)}
-
-
-# ---------------------------------------------------------------- chroma server
 
 
 def _free_port() -> int:
@@ -613,7 +553,7 @@ def notes(r: dict) -> list[str]:
     if r.get("scale_results"):
         out.append("scale ingest starts from the small run's vector cache: recombined guides repeat the same passages, so only texts never seen are embedded (see embedded_texts).")
         out.append("scale baseline embeds each distinct chunk text once (--memo): the same collection a tutorial would build, faster; its ingest time is not a tutorial throughput.")
-        out.append("hit@5 at scale maps a synthetic guide id G--synNNNN back to G (bench/synth.py: origin_of). hit@5_collapsed_candidates (what-if, not the advisor's behaviour) re-runs fusion with one copy of each distinct passage per candidate list.")
+        out.append("hit@5 at scale maps a synthetic guide id G--synNNNN back to G (bench/synth.py: origin_of). The index stores a passage repeated in several guides once (stored_passages), so the recombined copies do not crowd each other out of the top 5.")
     la0, la1 = r["machine"].get("loadavg_start"), r["machine"].get("loadavg_end")
     busy = (r["machine"]["cpus"] or 1) * 0.75
     if la0 and (la0[0] > busy or (la1 and la1[0] > busy)):
@@ -662,8 +602,6 @@ def print_tables(r: dict, console=None) -> None:
         t.add_row("warm ask p50 / p95 (ms)", f"{_f(a['warm']['warm_ask_p50_ms'], '', 1)} / {_f(a['warm']['warm_ask_p95_ms'], '', 1)}", "— (no answer step)", "")
         t.add_row("hit@5 / MRR (gold)", f"{_f(a['warm']['hit@5'], '', 3)} / {_f(a['warm']['mrr'], '', 3)}", f"{_f(b['warm']['hit@5'], '', 3)} / {_f(b['warm']['mrr'], '', 3)}", f"{q['hit@5_delta']:+.3f}")
         t.add_row("distinct passages in the top 5 (mean)", _f(a["warm"].get("top5_distinct_avg"), "", 2), "", "")
-        if a["warm"].get("hit@5_collapsed_candidates") is not None:
-            t.add_row("hit@5 if candidate lists held one copy per passage (what-if)", _f(a["warm"]["hit@5_collapsed_candidates"], "", 3), "", "")
         ia, ib = a["ingest"], b["ingest"]
         t.add_row(
             f"ingest ({ia['vector_cache']} vector cache): wall s",
@@ -671,7 +609,7 @@ def print_tables(r: dict, console=None) -> None:
             _f(ib["wall_s"], "", 1),
             _x(q["ingest_wall_ratio"]) + " (adv/base)",
         )
-        t.add_row("  chunks (passages) / texts embedded", f"{ia['chunks']} / {ia['embedded_texts']}", f"{ib['chunks']} / {ib['embedded_texts']}", "")
+        t.add_row("  chunks (passages) / stored / texts embedded", f"{ia['chunks']} / {ia.get('stored_passages')} / {ia['embedded_texts']}", f"{ib['chunks']} / {ib['embedded_texts']}", "")
         t.add_row("  chunks/s · texts/s", f"{_f(ia['chunks_per_s'], '', 1)} · {_f(ia['texts_per_s'], '', 1)}", f"{_f(ib['chunks_per_s'], '', 1)} · {_f(ib['texts_per_s'], '', 1)}", f"{_x(q['ingest_chunks_per_s_ratio'])} · {_x(q['ingest_texts_per_s_ratio'])}")
         rg = a["reingest"]
         t.add_row("re-ingest unchanged: wall / net of start / in-process (s)", f"{_f(rg['wall_s'])} / {_f(rg['net_s'])} / {_f(rg['in_process_s'])}", "", "")
@@ -681,7 +619,7 @@ def print_tables(r: dict, console=None) -> None:
             f"{_f(ib['peak_rss_mb'], '', 0)} · {_f(b['cold_start']['peak_rss_mb'], '', 0)} · {_f(b['warm']['peak_rss_mb'], '', 0)}",
             _x(q["peak_rss_ratio"]) + " (adv/base)",
         )
-        t.add_row("passages in the index / vectors", str(a["warm"]["passages"]), str(b["warm"]["vectors"]), "")
+        t.add_row("passages stored in the index / vectors", str(a["warm"]["passages"]), str(b["warm"]["vectors"]), "")
         return t
 
     if r.get("small"):
