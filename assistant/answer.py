@@ -45,8 +45,8 @@ NO_COVER = "The guides don't cover this."
 MIN_CLOSENESS = 0.25
 OOV_WEIGHT = 0.4
 K_RETRIEVE = 6
-MAX_POINTS = 7
-MAX_WORDS = 210
+MAX_POINTS = 14  # quoted units after the lead (each list item counts)
+MAX_WORDS = 124  # displayed words of an extractive answer (lead-ins included; bullets and [n] not)
 
 # Words that say nothing about *what* is asked in this domain (present in nearly every question).
 _DOMAIN = set(
@@ -228,6 +228,23 @@ def abstain_text(settings: Settings | None = None) -> str:
 
 # ---------------------------------------------------------------- extractive composition
 
+# Composition constants, tuned on the even-numbered ids of evals/gold.jsonl (the odd ids held out):
+# a unit's score is W_SIM * cosine + W_LEX * share of the question's (idf-weighted) words it uses
+# (with its lead-in) + W_RANK if it is from the top passage (passages 2 and 3 compete on content)
+# + W_ITEM if it is a list item; points are then taken greedily by score - W_COST * displayed words
+# - W_SPREAD * points already taken from the same passage, within MAX_WORDS displayed words.
+W_SIM, W_LEX, W_RANK = 0.6, 1.5, 0.2
+W_ITEM = 0.1  # list items carry the guides' concrete advice
+W_COST = 0.03  # per displayed word: several short, specific points beat one long general sentence
+W_SPREAD = 0.02  # the right passage is not always the top one: spread the points a little
+FAQ_BONUS = 0.15
+POOL = 3  # passages the answer quotes from
+MIN_POINT = 0.2
+LIST_ITEMS = 8  # items an introducing line ("Programs value:") brings along
+LABEL_WORDS = 8  # a line this short, unpunctuated and followed by items is a label ("Program Size and Structure")
+_END = (".", "!", "?", ":", ";", "…", '"', "”", ")")
+_ITEM_MARK = re.compile(r"^\s*(?:[-•–]|\d{1,2}[.)])\s+")
+
 
 @dataclass
 class Unit:
@@ -235,20 +252,73 @@ class Unit:
     hit_index: int  # position of the passage in the retrieved list
     order: int  # position of the sentence in its passage
     is_item: bool
-    lead_in: str  # the line ending ":" that introduces this list item, if any
+    lead_in: str  # the line that introduces this list item ("Programs value:"), if any
     sim: float = 0.0  # cosine of the question to this unit (from retrieval)
     score: float = 0.0
+    context: str = ""  # the line(s) above its lead-in (a nested list's outer lead-in or label), for scoring
+
+
+def _key(text: str) -> str:
+    return normalize(text).lower()
 
 
 def _units(hit: Hit, hit_index: int) -> list[Unit]:
+    """The passage's sentences and list items, each list item with the line that really introduces it.
+
+    Beyond the chunker's lead-in (the last sentence ending ":" before a list), two list shapes are
+    recognised: an item ending ":" introduces the items after it ("- Reaching out to residents to ask:"
+    then "- Whether the program considers lower scores"), and a short unpunctuated label line
+    introduces the items under it ("Program Size and Structure" then "- Smaller programs ...").
+    An introducing line with nothing after it in the passage (its list is in the next passage) is
+    dropped: it says nothing alone.
+    """
     sims = hit.unit_sims or []
-    return [
-        Unit(u["text"], hit_index, u["order"], u["item"], u["lead_in"], sims[k] if k < len(sims) else 0.0)
-        for k, u in enumerate(hit.units)
-    ]
+    units = [Unit(u["text"], hit_index, u["order"], u["item"], u["lead_in"], sims[k] if k < len(sims) else 0.0) for k, u in enumerate(hit.units)]
+    # the passage line of each unit: short lines are not units, but one ending ":" ("- Track:") still
+    # introduces the items after it
+    lines = [_ITEM_MARK.sub("", line).strip() for line in hit.text.split("\n")]
+    line_of, at = [], 0
+    for u in units:
+        j = next((j for j in range(at, len(lines)) if u.text in lines[j]), at)
+        line_of.append(j)
+        at = j
+    sub, nested, style, prev, base = "", False, None, "", ""
+    for k, u in enumerate(units):
+        nxt = units[k + 1] if k + 1 < len(units) else None
+        skipped = lines[(line_of[k - 1] + 1 if k else 0) : line_of[k]]
+        short_intro = next((l for l in reversed(skipped) if l.endswith(":")), "")
+        if short_intro and u.is_item:
+            sub, nested, style = short_intro, True, None
+        if not u.is_item:
+            sub, nested, base = "", False, ""
+            bare = u.text.rstrip().rstrip("\"”’)")
+            if not bare.endswith(_END) and len(u.text.split()) <= LABEL_WORDS and nxt is not None and nxt.is_item and not nxt.lead_in:
+                sub = base = u.text
+        elif u.text.rstrip().endswith(":"):
+            sub, nested, style = u.text, True, None
+        elif sub:
+            # a sub-list of fragments ends where a full sentence follows (and vice versa), unless the
+            # item before ran on (","): "- Search programs in:", "- Medical Genetics", "- This ensures ..."
+            sentence = u.text.rstrip().endswith((".", "!", "?", "…"))
+            if nested and style is not None and sentence != style and not prev.rstrip().endswith((",", ";")):
+                sub, nested = "", False
+            else:
+                u.context = (base or u.lead_in) if nested else ""
+                u.lead_in = sub
+                if not u.text.rstrip().endswith((",", ";")):
+                    style = sentence if style is None else style
+        prev = u.text
+    if len(units) > 1 and units[-1].text.rstrip().endswith(":"):
+        units.pop()
+    return units
 
 
 def _idf(retriever) -> dict[str, float]:
+    if not retriever.rows:
+        try:
+            retriever.ensure_loaded()
+        except Exception:  # no index: every word weighs the same
+            pass
     cache = getattr(retriever, "_idf_cache", None)
     if cache is not None and cache[0] == id(retriever.rows):
         return cache[1]
@@ -262,20 +332,17 @@ def _idf(retriever) -> dict[str, float]:
     return idf
 
 
-W_SIM, W_LEX, W_RANK = 0.6, 0.8, 0.3  # tuned on evals/gold.jsonl (fact-bearing sentence in the top 5)
-
-
 def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_match: bool) -> None:
-    """Meaning (cosine) + distinctive-word overlap + a little credit for the passage's rank."""
+    """Meaning (cosine) + the question's distinctive words in the unit and its lead-ins + small priors."""
     q = set(tokenize(question))
     default = max(idf.values()) if idf else 1.0
     q_weight = sum(idf.get(t, default) for t in q) or 1.0
     for u in units:
-        toks = set(tokenize(u.text + " " + u.lead_in))
+        toks = set(tokenize(f"{u.text} {u.lead_in} {u.context}"))
         overlap = sum(idf.get(t, default) for t in q & toks) / q_weight
-        faq_bonus = 0.15 if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
+        faq_bonus = FAQ_BONUS if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
         short_pen = 0.1 if len(u.text.split()) < 5 and not u.lead_in else 0.0
-        u.score = W_SIM * u.sim + W_LEX * overlap + W_RANK / (1 + u.hit_index) + faq_bonus - short_pen
+        u.score = W_SIM * u.sim + W_LEX * overlap + W_RANK * (u.hit_index == 0) + W_ITEM * u.is_item + faq_bonus - short_pen
 
 
 def _faq_match(question: str, hit: Hit) -> bool:
@@ -286,56 +353,100 @@ def _faq_match(question: str, hit: Hit) -> bool:
     return bool(a) and len(a & b) / max(1, min(len(a), len(b))) >= 0.5
 
 
-POOL = 3
-MIN_POINT = 0.3
-LIST_ITEMS = 5
-
-
 def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[str, list[int]]:
     """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used.
 
     A lead sentence (the FAQ answer when the top passage is a matching FAQ, else the
-    best sentence of the top passage), then up to MAX_POINTS supporting points from
-    the top passages, each quoted verbatim (a list item keeps its lead-in).
+    best unit of the top passage), then supporting points from the top POOL passages,
+    best first, while they fit in MAX_WORDS displayed words. Every line is quoted
+    verbatim; a list item is shown under (or after) the line that introduces it, and
+    a chosen introducing line brings its items (or, having none, the line after it).
     """
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
     pool = hits[:POOL]
-    units = [u for i, h in enumerate(pool) for u in _units(h, i)]
+    per = [_units(h, i) for i, h in enumerate(pool)]
+    units = [u for us in per for u in us]
     if not units:
         return "", []
     faq = _faq_match(question, pool[0])
     _score_units(question, units, idf, faq)
-    first = [u for u in units if u.hit_index == 0] or units
+    first = per[0] or units
     # a matching FAQ's answer opens with the direct answer ("Yes, it is possible, ..."): lead with it
     lead = min(first, key=lambda u: u.order) if faq else max(first, key=lambda u: u.score)
-    chosen = [lead]
-    words = len(lead.text.split())
-    seen = {normalize(lead.text).lower(), normalize(lead.lead_in).lower()}
-    for u in sorted((u for u in units if u is not lead), key=lambda u: -u.score):
-        key = normalize(u.text).lower()
-        if key in seen:  # the same sentence in two passages (or twice in a guide) is said once
-            continue
-        if len(chosen) > MAX_POINTS or u.score < MIN_POINT:
-            break
+
+    chosen: list[Unit] = []
+    seen: set[str] = set()
+    on_screen: set[tuple[int, str]] = set()  # (passage, line) already shown: its items need no lead-in
+    words = 0
+
+    def items_of(u: Unit) -> list[Unit]:
+        return [x for x in per[u.hit_index] if x.is_item and x.lead_in == u.text]
+
+    def cost(u: Unit) -> int:
         w = len(u.text.split())
-        if words + w > MAX_WORDS:
-            continue
+        if u.is_item and u.lead_in and (u.hit_index, u.lead_in) not in on_screen:
+            w += len(u.lead_in.split())
+        return w
+
+    def add(u: Unit) -> None:
+        nonlocal words
+        words += cost(u)
         chosen.append(u)
-        seen.add(key)
-        words += w
-    # a chosen lead-in ("Programs value:") brings its list items along, as a short list
-    for u in list(chosen):
-        if u.text.rstrip().endswith(":"):
-            items = [x for x in units if x.hit_index == u.hit_index and x.lead_in == u.text and normalize(x.text).lower() not in seen]
-            for x in items[:LIST_ITEMS]:
-                w = len(x.text.split())
-                if words + w > MAX_WORDS + 40:
-                    break
-                chosen.append(x)
-                seen.add(normalize(x.text).lower())
-                words += w
-    body = sorted(chosen[1:], key=lambda u: (u.hit_index, u.order))
+        seen.add(_key(u.text))
+        on_screen.add((u.hit_index, u.text))
+        if u.is_item and u.lead_in:
+            on_screen.add((u.hit_index, u.lead_in))
+            seen.add(_key(u.lead_in))
+
+    def bring(u: Unit, follow: bool = True) -> None:
+        """An introducing line brings what it introduces: its items, else the line after it."""
+        kids = items_of(u)
+        if not kids:
+            nxt = [x for x in per[u.hit_index] if x.order == u.order + 1]
+            if follow and nxt and _key(nxt[0].text) not in seen and words + cost(nxt[0]) <= MAX_WORDS:
+                add(nxt[0])
+                if nxt[0].text.rstrip().endswith(":") or items_of(nxt[0]):
+                    bring(nxt[0], follow=False)
+            return
+        for x in kids[:LIST_ITEMS]:
+            if _key(x.text) in seen:
+                continue
+            if words + cost(x) > MAX_WORDS:
+                break
+            add(x)
+
+    def introduces(u: Unit) -> bool:
+        return u.text.rstrip().endswith(":") or bool(items_of(u))
+
+    add(lead)
+    if introduces(lead):
+        bring(lead)
+    while len(chosen) <= MAX_POINTS:
+        best, best_value = None, 0.0
+        for u in units:
+            if _key(u.text) in seen:  # the same sentence in two passages (or twice in a guide) is said once
+                continue
+            c = cost(u)
+            if words + c > MAX_WORDS:
+                continue
+            value = u.score - W_COST * c - W_SPREAD * sum(1 for x in chosen if x.hit_index == u.hit_index)
+            if best is None or value > best_value:
+                best, best_value = u, value
+        if best is None or best.score < MIN_POINT:
+            break
+        add(best)
+        if introduces(best):
+            bring(best)
+    return _render(lead, chosen)
+
+
+def _render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
+    """The lead line, then bullets in passage order; items nest under their introducing line.
+
+    An item whose introducing line was not chosen is shown as "Lead-in: item", or, when
+    several of its items were chosen, under the introducing line quoted once.
+    """
     used: list[int] = []
 
     def mark(u: Unit) -> str:
@@ -343,28 +454,58 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[
             used.append(u.hit_index)
         return f"[{u.hit_index + 1}]"
 
-    def with_lead_in(u: Unit) -> str:
-        if u.is_item and u.lead_in:
-            return f"{u.lead_in.rstrip(':')}: {u.text[0].lower() + u.text[1:]}"
-        return u.text
+    def joined(u: Unit) -> str:
+        if not (u.is_item and u.lead_in):
+            return u.text
+        word = re.match(r"[A-Za-z]+", u.text)
+        second = u.text[len(word.group()) :].split()[:1] if word else []
+        lower = word and (word.group() == "A" or (len(word.group()) > 1 and word.group()[1:].islower()))
+        lower = lower and not (second and second[0][:1].isupper())  # "Medical Genetics and Genomics" is a name
+        text = u.text[0].lower() + u.text[1:] if lower else u.text
+        return f"{u.lead_in.rstrip(':')}: {text}"  # "Programs value: strong letters", "Use: NRMP data"
 
-    lines = [f"{_sentence(with_lead_in(lead))} {mark(lead)}"]
-    # a list's lead-in is said once: as its own line when chosen, else in front of the list's first item
-    shown_lead_ins = {(lead.hit_index, lead.lead_in)} if lead.is_item else set()
-    shown_lead_ins |= {(u.hit_index, u.text) for u in chosen if u.text.rstrip().endswith(":")}
-    for u in body:
-        if u.is_item and u.lead_in and (u.hit_index, u.lead_in) not in shown_lead_ins:
-            shown_lead_ins.add((u.hit_index, u.lead_in))
-            lines.append(f"- {_sentence(with_lead_in(u))} {mark(u)}")
-        elif u.is_item and any(o.text == u.lead_in and o.hit_index == u.hit_index for o in chosen):
-            lines.append(f"  - {_sentence(u.text)} {mark(u)}")  # under its lead-in line
+    by_line = {(u.hit_index, u.text): u for u in chosen}
+    lead_list = (lead.hit_index, lead.lead_in) if lead.is_item and lead.lead_in else None
+    children: dict[int, list[Unit]] = {}
+    groups: dict[tuple[int, str], list[Unit]] = {}
+    entries: list[tuple[tuple, str, object]] = []
+    for u in sorted((u for u in chosen if u is not lead), key=lambda u: (u.hit_index, u.order)):
+        key = (u.hit_index, u.lead_in)
+        parent = by_line.get(key) if u.is_item and u.lead_in else None
+        if parent is not None:
+            children.setdefault(id(parent), []).append(u)
+        elif u.is_item and u.lead_in and key != lead_list:
+            if key not in groups:
+                groups[key] = []
+                entries.append(((u.hit_index, u.order), "list", groups[key]))
+            groups[key].append(u)
+        else:  # a sentence, or another item of the lead's own list (shown right after the lead)
+            entries.append(((-1, u.order) if key == lead_list else (u.hit_index, u.order), "line", u))
+    lines = [f"{_sentence(joined(lead))} {mark(lead)}"]
+
+    def emit(u: Unit, depth: int, text: str | None = None) -> None:
+        lines.append(f"{'  ' * depth}- {_sentence(text or u.text)} {mark(u)}")
+        for k in children.get(id(u), []):
+            emit(k, depth + 1)
+
+    for k in children.get(id(lead), []):  # the lead introduces a list: its items are the first bullets
+        emit(k, 0)
+    for _, kind, x in sorted(entries, key=lambda e: e[0]):
+        if kind == "line":
+            emit(x, 0)
+        elif len(x) == 1:
+            emit(x[0], 0, joined(x[0]))
         else:
-            lines.append(f"- {_sentence(u.text)} {mark(u)}")
+            lines.append(f"- {_sentence(x[0].lead_in)} {mark(x[0])}")
+            for u in x:
+                emit(u, 1)
     return "\n".join(lines), used
 
 
 def _sentence(text: str) -> str:
     t = text.strip()
+    if t.endswith((",", ";")):  # a list item that ran on into the next one ("Complete coverage at least once,")
+        t = t[:-1].rstrip()
     if t and t[-1] not in ".!?:…\"”)":
         t += "."
     return t[0].upper() + t[1:] if t else t
