@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from assistant.corpus import Document
 
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 TARGET_CHARS = int(os.environ.get("ADVISOR_TARGET_CHARS", 900))
 MAX_CHARS = 1500
 EMBED_FORMAT = os.environ.get("ADVISOR_EMBED_FORMAT", "{title}\n{section}\n{text}")

@@ -21,6 +21,8 @@ SUPPORT_THRESHOLD = 0.55
 _CITE = re.compile(r"\s*\[(\d{1,2})\]")
 _NUM = re.compile(r"\d+(?:[.,]\d+)?")
 _SENT_SPLIT = re.compile(r"(?<=[.!?…])[\"”’)]?\s+(?=[\"“‘(]?[A-Z0-9])")
+# a period after these ends no sentence ("Dr. X", "U.S. MD", "Combined vs. Categorical")
+_ABBREV_END = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|vs|e\.g|i\.e)|\bU\.S)\.$")
 
 
 def normalize(text: str) -> str:
@@ -37,7 +39,13 @@ def split_sentences(text: str) -> list[str]:
         line = re.sub(r"^\s*(?:[-•–]|\d{1,2}[.)])\s+", "", line).strip()
         if not line:
             continue
-        out.extend(s.strip() for s in _SENT_SPLIT.split(line) if s.strip())
+        parts: list[str] = []
+        for piece in (p.strip() for p in _SENT_SPLIT.split(line)):
+            if piece and parts and _ABBREV_END.search(parts[-1]):  # rejoin "... Dr." + "X ..."
+                parts[-1] = f"{parts[-1]} {piece}"
+            elif piece:
+                parts.append(piece)
+        out.extend(parts)
     return out
 
 

@@ -67,3 +67,21 @@ def test_units_keep_list_lead_ins_and_skip_the_faq_question():
         "Ask each program.",
     ]
     assert [u["lead_in"] for u in units if u["item"]] == ["It depends on the pathway:"] * 3
+
+
+def test_sentence_units_do_not_break_after_abbreviations():
+    """'U.S. MD', 'Dr. X' and 'Combined vs. Categorical' stay in one sentence; a real 'No.' still ends one."""
+    from assistant.verify import split_sentences
+
+    assert split_sentences("Step 2 CK below average compared to U.S. MD/DO seniors. Apply broadly.") == [
+        "Step 2 CK below average compared to U.S. MD/DO seniors.",
+        "Apply broadly.",
+    ]
+    assert split_sentences("Tests do not capture Dr. X's skills. No. A single failure is manageable.") == [
+        "Tests do not capture Dr. X's skills.",
+        "No.",
+        "A single failure is manageable.",
+    ]
+    assert split_sentences("I met Dr.\nSmith later.") == ["I met Dr.", "Smith later."], "lines are never joined"
+    units = [u["text"] for u in split_units("- U.S. MD vs. U.S. DO vs. IMGs\n- Risk vs. Trajectory", "Match data")]
+    assert units == ["U.S. MD vs. U.S. DO vs. IMGs", "Risk vs. Trajectory"]
