@@ -170,9 +170,14 @@ class IngestReport:
 
 
 def _resolve_roots(paths, state: IndexState | None, settings: Settings) -> list[str]:
-    roots = list(state.roots) if state else []
-    if not roots:
-        roots = [str(settings.corpus_dir.resolve())]
+    """The library's folders/files: this install's bundled corpus, the ones added before, then ``paths``.
+
+    The bundled corpus is always included, so a project folder that was moved (or a
+    data directory first used by another checkout) still indexes its own guides; a
+    recorded root that no longer exists is skipped with a warning by :func:`ingest`.
+    """
+    bundled = str(settings.corpus_dir.resolve())
+    roots = [bundled] + [r for r in (state.roots if state else []) if r != bundled]
     for p in paths or []:
         p = Path(p)
         if not p.exists():

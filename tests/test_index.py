@@ -166,3 +166,19 @@ def test_plain_ingest_repairs_a_damaged_live_index_from_the_vector_cache(fresh_h
     proc = run_cli(["ingest"], env_home=home)
     assert proc.returncode == 2 and "advisor ingest --rebuild" in proc.stderr and "Traceback" not in proc.stderr
     assert cli_ingest("--rebuild")["swapped"] and retrieves()
+
+
+def test_a_moved_project_folder_still_indexes_its_own_bundled_guides(fresh_home):
+    """The data directory remembers the corpus path of the checkout that built it; after a move
+    (or a second checkout using the same data directory) ingest still finds this install's guides."""
+    ingest(settings=fresh_home)
+    state_file = fresh_home.index_dir / "state.json"
+    state = json.loads(state_file.read_text())
+    state["roots"] = ["/nonexistent/old-checkout/corpus"]
+    state_file.write_text(json.dumps(state))
+    warnings = []
+    rep = ingest(settings=fresh_home, warn=warnings.append)
+    assert rep.documents == 5 and rep.embedded == 0
+    assert any("/nonexistent/old-checkout/corpus" in w for w in warnings)
+    assert IndexState.read(fresh_home).roots == [str(fresh_home.corpus_dir.resolve())]
+    assert Retriever(fresh_home).search("gap year", k=1)
