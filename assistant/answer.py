@@ -21,13 +21,14 @@ The extractive path is plain Python (no LangChain import) so a cold
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from dataclasses import dataclass
 from typing import Iterator
 
 from assistant.config import PROJECT_DIR, Settings, get_settings
-from assistant.errors import InputError
+from assistant.errors import IndexMissingError, InputError
 from assistant.lexical import tokenize
 from assistant.retrieval import get_retriever, normalize_profile, validate_question
 from assistant.schemas import Answer, Citation, Hit
@@ -315,10 +316,8 @@ def _units(hit: Hit, hit_index: int) -> list[Unit]:
 
 def _idf(retriever) -> dict[str, float]:
     if not retriever.rows:
-        try:
+        with contextlib.suppress(IndexMissingError):  # no index: every word weighs the same
             retriever.ensure_loaded()
-        except Exception:  # no index: every word weighs the same
-            pass
     cache = getattr(retriever, "_idf_cache", None)
     if cache is not None and cache[0] == id(retriever.rows):
         return cache[1]
