@@ -15,7 +15,7 @@ export GRADIO_ANALYTICS_ENABLED=False
 HOST      ?= 127.0.0.1
 PORT      ?= 7860
 
-.PHONY: run test install install-dev index bench eval check-eval browser clean
+.PHONY: run test gate install install-dev index bench eval browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -49,10 +49,16 @@ index: $(STAMP)
 run: index
 	$(BIN)/advisor serve --host $(HOST) --port $(PORT)
 
+# The eval gate: fails (make exits non-zero) when a metric is below evals/thresholds.json.
+# EVAL_DATASET lets a test plant a dataset that must fail (tests/test_faults.py).
+EVAL_DATASET ?= evals/gold.jsonl
+gate:
+	$(BIN)/advisor ingest
+	$(BIN)/advisor eval --check --dataset $(EVAL_DATASET)
+
 test: install-dev
 	$(BIN)/python -m pytest -q -ra
-	$(BIN)/advisor ingest
-	$(BIN)/advisor eval --check
+	$(MAKE) --no-print-directory gate
 
 eval: index
 	$(BIN)/advisor eval

@@ -123,6 +123,8 @@ def register(app: typer.Typer) -> None:
                 parts.append(f"{len(items)} {label}")
         parts.append(f"{report.embedded} passages embedded")
         state = "new index generation %d live" % report.generation if report.swapped else "index unchanged"
+        if rebuild:
+            parts[0] = f"rebuilt the index from {report.documents} guides ({report.user_guides} added by you), {report.chunks} passages"
         typer.echo(f"{'; '.join(parts)}; {state} ({report.seconds:.1f} s)")
 
     @app.command()

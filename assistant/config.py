@@ -35,6 +35,7 @@ OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime: else every import writes a device id and an event store under ~/.cache/Microsoft
     "TOKENIZERS_PARALLELISM": "false",
 }
 

@@ -10,6 +10,7 @@ new site's furniture is a data change, not a code change.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
@@ -161,8 +162,44 @@ def _read_pdf(path: Path) -> str:
         raise DocumentError(f"{path.name}: not a readable PDF ({type(exc).__name__})") from None
 
 
+#: Byte-order marks of the UTF-16 encodings and the codec that reads what follows them.
+#: (UTF-8's own BOM needs no entry: ``utf-8-sig`` drops it.)
+_UTF16_BOMS = ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+#: Control characters that are not whitespace: in decoded UTF-16 they mean binary bytes, as NUL does in UTF-8.
+_BINARY_CHARS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode a text guide's bytes: UTF-8 (with or without a BOM) or UTF-16 with a BOM; the BOM is dropped.
+
+    Windows editors ("Unicode" in Notepad, Word's "Unicode Text") save UTF-16 with
+    a byte-order mark, so the BOM is looked for before the binary check: UTF-16 of
+    Latin text is half NUL bytes and would otherwise be taken for a binary file.
+    Bytes that merely start like a BOM are not taken for UTF-16: the rest must
+    decode, hold no non-whitespace control characters (a binary's NUL bytes) and
+    contain some whitespace, as any document of more than one word does. Anything
+    else, UTF-16 without a BOM included (there is no telling it from binary), goes
+    through the UTF-8 checks and gets the same one-line error as before.
+    """
+    for bom, codec in _UTF16_BOMS:
+        if data.startswith(bom) and not data.startswith(codecs.BOM_UTF32_LE):
+            try:
+                text = data[len(bom):].decode(codec)
+            except UnicodeDecodeError:
+                break
+            if _BINARY_CHARS.search(text) or not re.search(r"\s", text):
+                break
+            return text
+    if b"\x00" in data:
+        raise DocumentError(f"{name}: looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{name}: not valid UTF-8 (byte {exc.start})") from None
+
+
 def read_raw(path: Path) -> tuple[str, bytes]:
-    """Read a guide file as text; raise DocumentError for binary, non-UTF-8 or unreadable files."""
+    """Read a guide file as text (see :func:`decode_text`); raise DocumentError for binary, undecodable or unreadable files."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -175,12 +212,7 @@ def read_raw(path: Path) -> tuple[str, bytes]:
         raise DocumentError(f"{path.name}: larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
     if suffix == ".pdf":
         return _read_pdf(path), data
-    if b"\x00" in data:
-        raise DocumentError(f"{path.name}: looks like a binary file, not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(f"{path.name}: not valid UTF-8 (byte {exc.start})") from None
+    text = decode_text(data, path.name)
     if suffix in (".html", ".htm"):
         text = _read_html(text)
     return text, data

@@ -186,6 +186,8 @@ class OnnxEngine:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        ort.disable_telemetry_events()  # ORT_DISABLE_TELEMETRY (config.OFFLINE_ENV) covers the import; this covers an onnxruntime imported first
+
         env_threads = os.environ.get("ADVISOR_EMBED_THREADS", "")
         if workers is None:
             workers = int(env_threads) if env_threads.isdigit() and int(env_threads) > 0 else min(2, max(1, os.cpu_count() or 1))
@@ -317,24 +319,65 @@ class Embedder:
         return TorchEngine()
 
     # -- documents (cached by content hash)
+    @property
+    def cache_file(self) -> Path:
+        return self.cache_dir / "embcache.sqlite"
+
     def _db(self) -> sqlite3.Connection:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.cache_dir / "embcache.sqlite", timeout=30)
-        db.execute("CREATE TABLE IF NOT EXISTS emb (k TEXT PRIMARY KEY, v BLOB NOT NULL)")
+        from assistant.index import ensure_dir
+
+        ensure_dir(self.cache_dir)
+        db = sqlite3.connect(self.cache_file, timeout=30)
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS emb (k TEXT PRIMARY KEY, v BLOB NOT NULL)")
+        except BaseException:
+            db.close()
+            raise
         return db
 
-    def embed_documents(self, texts: list[str], progress=None) -> np.ndarray:
+    def _cached(self, db: sqlite3.Connection, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        uniq = list(dict.fromkeys(keys))
+        for i in range(0, len(uniq), 500):
+            part = uniq[i : i + 500]
+            q = f"SELECT k, v FROM emb WHERE k IN ({','.join('?' * len(part))})"
+            for k, v in db.execute(q, part):
+                vec = np.frombuffer(v, dtype=np.float32)
+                if vec.shape == (DIM,):  # a damaged row is embedded again
+                    found[k] = vec
+        return found
+
+    def _open_cache(self, keys: list[str], warn=None) -> tuple[sqlite3.Connection, dict[str, np.ndarray]]:
+        """Open the cache and read the vectors it has for ``keys`` (a damaged cache is replaced, see :meth:`_reset`)."""
+        try:
+            db = self._db()
+            try:
+                return db, self._cached(db, keys)
+            except BaseException:
+                db.close()
+                raise
+        except sqlite3.DatabaseError as exc:
+            return self._reset(exc, warn), {}
+
+    def _reset(self, exc: sqlite3.DatabaseError, warn=None) -> sqlite3.Connection:
+        """The cache is disposable (every vector can be computed again): a file SQLite cannot read is
+        moved aside with a warning and a new, empty cache is started. A full or read-only disk is re-raised."""
+        from assistant.errors import storage_error
+        from assistant.index import move_aside
+
+        if storage_error(exc, self.cache_file) is not None or not self.cache_file.exists():
+            raise exc
+        move_aside(self.cache_file, warn, "embedding cache")
+        for extra in ("-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                self.cache_file.with_name(self.cache_file.name + extra).unlink()
+        return self._db()
+
+    def embed_documents(self, texts: list[str], progress=None, warn=None) -> np.ndarray:
         """Vectors for ``texts`` (L2-normalised); only texts never seen before hit the model."""
         keys = [text_key(t) for t in texts]
-        found: dict[str, np.ndarray] = {}
-        db = self._db()
+        db, found = self._open_cache(keys, warn)
         try:
-            uniq = list(dict.fromkeys(keys))
-            for i in range(0, len(uniq), 500):
-                part = uniq[i : i + 500]
-                q = f"SELECT k, v FROM emb WHERE k IN ({','.join('?' * len(part))})"
-                for k, v in db.execute(q, part):
-                    found[k] = np.frombuffer(v, dtype=np.float32)
             todo = [(k, t) for k, t in dict(zip(keys, texts)).items() if k not in found]
             # similar lengths together: each step's batches are then padded only a little
             todo.sort(key=lambda kt: len(kt[1]))
@@ -345,8 +388,15 @@ class Embedder:
                 part = todo[i : i + step]
                 vecs = self.engine.encode([t for _, t in part])
                 self.embedded_count += len(part)
-                with db:
-                    db.executemany("INSERT OR REPLACE INTO emb (k, v) VALUES (?, ?)", [(k, v.tobytes()) for (k, _), v in zip(part, vecs)])
+                rows = [(k, v.tobytes()) for (k, _), v in zip(part, vecs)]
+                try:
+                    with db:
+                        db.executemany("INSERT OR REPLACE INTO emb (k, v) VALUES (?, ?)", rows)
+                except sqlite3.DatabaseError as exc:  # damage found only on write: start a new cache, keep going
+                    db.close()
+                    db = self._reset(exc, warn)
+                    with db:
+                        db.executemany("INSERT OR REPLACE INTO emb (k, v) VALUES (?, ?)", rows)
                 for (k, _), v in zip(part, vecs):
                     found[k] = v
                 if progress:

@@ -33,3 +33,31 @@ class DocumentError(AdvisorError):
 
 class BackendError(AdvisorError):
     """An LLM backend could not be used (bad spec, missing model file, unreachable server)."""
+
+
+class StorageError(AdvisorError):
+    """A file under ADVISOR_HOME could not be written: read-only, not a folder, no permission, disk full."""
+
+
+_DISK_FULL = ("database or disk is full", "no space left", "disk full", "error in compaction")
+_READ_ONLY = ("readonly database", "read-only file system", "attempt to write a readonly")
+
+
+def storage_error(exc: BaseException, path=None) -> StorageError | None:
+    """The one-line :class:`StorageError` for an OS/SQLite/Chroma write failure, or None if it is not one.
+
+    Chroma and SQLite report a full disk or a read-only file in their own exception
+    types and words, so the text is matched as well as ``errno``.
+    """
+    import errno as E
+
+    where = getattr(exc, "filename", None) or path or "ADVISOR_HOME"
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code in (E.ENOSPC, E.EDQUOT) or any(w in text for w in _DISK_FULL):
+        return StorageError(f"no space left on the disk holding {where}; free some space, then run the command again (the live index is unchanged)")
+    if code in (E.EROFS, E.EACCES, E.EPERM) or any(w in text for w in _READ_ONLY):
+        return StorageError(f"cannot write {where} (read-only or no permission); make it writable, or set ADVISOR_HOME to a folder you can write")
+    if code in (E.ENOTDIR, E.EEXIST) and isinstance(exc, OSError):
+        return StorageError(f"{where} is not a folder (a file is in the way); set ADVISOR_HOME to a folder")
+    return None

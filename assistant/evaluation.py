@@ -17,7 +17,10 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from assistant.config import PROJECT_DIR, Settings, get_settings
 from assistant.errors import InputError
@@ -74,46 +77,154 @@ class Case:
         return set(self.sources or ([self.source] if self.source else []))
 
 
-_KEYS = {"id", "question", "turns", "audience", "specialty", "answerable", "source", "sources", "evidence", "facts", "conflict", "section", "notes"}
+class DatasetRow(BaseModel):
+    """One line of an eval dataset, in the format evals/README.md documents.
+
+    ``advisor eval --dataset`` takes files written by other people, so every line
+    is checked here, before the index is even opened: a wrong type or a missing
+    field would otherwise surface mid-run as a bare TypeError (a case without
+    ``source`` breaks the per-guide table) or, worse, as silently wrong figures
+    (``"conflict": "no"`` is truthy; ``"sources": "a-guide"`` splits into
+    letters; an empty fact is found in every answer). Two leniencies of the
+    loader are kept so that files written against it still load: ``id`` defaults
+    to the line number and ``answerable`` to true. ``section`` and ``notes`` are
+    free-text annotations the runner ignores.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: Optional[Union[StrictStr, StrictInt]] = None
+    question: Optional[str] = None
+    turns: Optional[list[str]] = None
+    audience: Optional[str] = None
+    specialty: Optional[str] = None
+    answerable: bool = True
+    source: Optional[str] = None
+    sources: Optional[list[str]] = None
+    evidence: list[str] = []
+    facts: list[str] = []
+    conflict: bool = False
+    section: Optional[str] = None
+    notes: Optional[str] = None
+
+    @field_validator("id", "question", "source")
+    @classmethod
+    def _not_blank(cls, v, info):
+        if isinstance(v, str) and not v.strip():
+            raise PydanticCustomError("dataset", "'{field}' is empty", {"field": info.field_name})
+        return v
+
+    @field_validator("turns", "sources", "evidence", "facts")
+    @classmethod
+    def _no_blank_items(cls, v, info):
+        if v is None:
+            return v
+        if info.field_name in ("turns", "sources") and not v:
+            raise PydanticCustomError("dataset", "'{field}' is an empty list", {"field": info.field_name})
+        if any(not s.strip() for s in v):  # an empty evidence phrase or fact would match every text
+            raise PydanticCustomError("dataset", "'{field}' holds an empty string", {"field": info.field_name})
+        if info.field_name == "sources" and len(set(v)) != len(v):
+            raise PydanticCustomError("dataset", "'sources' names the same guide twice", {})
+        return v
+
+    @field_validator("audience", "specialty")
+    @classmethod
+    def _known_profile(cls, v, info):
+        # the retriever would reject the value mid-run, without a line number; the raw value is kept
+        if v is not None:
+            from assistant.retrieval import normalize_profile
+
+            try:
+                normalize_profile(v, None) if info.field_name == "audience" else normalize_profile(None, v)
+            except InputError:
+                raise PydanticCustomError("dataset", "'{field}' must be {expected} (got {got})", {"field": info.field_name, "expected": _EXPECTED[info.field_name], "got": json.dumps(v, ensure_ascii=False)[:60]}) from None
+        return v
+
+    @model_validator(mode="after")
+    def _kind_consistent(self) -> "DatasetRow":
+        if self.question is not None and self.turns is not None:
+            raise PydanticCustomError("dataset", "give 'question' or 'turns', not both (a multi-turn case ends its 'turns' with the question)", {})
+        if self.question is None and self.turns is None:
+            raise PydanticCustomError("dataset", "'question' is required (or 'turns' for a multi-turn case)", {})
+        if self.answerable and self.source is None:
+            raise PydanticCustomError("dataset", "'source' is required: an answerable case names the guide that answers it (its file stem)", {})
+        if self.sources is not None and self.source is not None and self.source not in self.sources:
+            raise PydanticCustomError("dataset", "'source' must be one of 'sources'", {})
+        if self.conflict and (self.sources is None or len(self.sources) < 2):
+            raise PydanticCustomError("dataset", "a conflict case needs 'sources': the two or more guides that disagree", {})
+        return self
+
+
+#: What each field must be, for the one-line error (the README's "type" column).
+_EXPECTED = {
+    "id": "a string",
+    "question": "a string",
+    "turns": "a list of strings, the user's messages in order",
+    "audience": "us-img or non-us-img",
+    "specialty": "a specialty id such as radiology or medical-genetics",
+    "answerable": "true or false",
+    "source": "a string, a guide's file stem",
+    "sources": "a list of strings, guides' file stems",
+    "evidence": "a list of strings",
+    "facts": "a list of strings",
+    "conflict": "true or false",
+    "section": "a string",
+    "notes": "a string",
+}
+_KEYS = set(DatasetRow.model_fields)
+
+
+def dataset_error(exc: ValidationError) -> str:
+    """The first problem of a dataset line as a short phrase that names the field: "'k' must be ..."."""
+    first = exc.errors()[0]
+    field_name = next((str(p) for p in first.get("loc", ()) if isinstance(p, str)), "")
+    if first.get("type") == "dataset":
+        return first["msg"]
+    got = json.dumps(first.get("input"), ensure_ascii=False, default=str)
+    got = got if len(got) <= 60 else got[:57] + "..."
+    item = next((p for p in first.get("loc", ()) if isinstance(p, int)), None)
+    where = f"item {item + 1} is {got}" if item is not None else f"got {got}"
+    return f"'{field_name}' must be {_EXPECTED.get(field_name, 'valid')} ({where})"
 
 
 def load_dataset(path: Path | None = None) -> list[Case]:
-    """Read a JSONL dataset in the documented format (evals/README.md); InputError names the bad line."""
+    """Read a JSONL dataset in the documented format (evals/README.md); InputError names the file, line and field.
+
+    ``read_objects`` reads the lines (UTF-8, one JSON object each, no unknown
+    fields); :class:`DatasetRow` checks each object; ids must be unique because
+    results are keyed by id (a repeated id would silently score one case twice).
+    """
     path = Path(path or GOLD)
     from assistant.jsonl import read_objects
 
     cases: list[Case] = []
+    seen: dict[str, int] = {}
     for n, o in read_objects(path, _KEYS, "dataset"):
-        turns = o.get("turns")
-        if turns is not None:
-            if not isinstance(turns, list) or not turns or not all(isinstance(t, str) and t.strip() for t in turns):
-                raise InputError(f"{path}: line {n}: 'turns' must be a non-empty list of strings")
-            question, history = turns[-1], turns[:-1]
+        try:
+            row = DatasetRow.model_validate(o)
+        except ValidationError as exc:
+            raise InputError(f"{path}: line {n}: {dataset_error(exc)}") from None
+        case_id = str(row.id if row.id is not None else n)
+        if case_id in seen:
+            raise InputError(f"{path}: line {n}: 'id' {case_id!r} is already used on line {seen[case_id]}")
+        seen[case_id] = n
+        if row.turns is not None:
+            question, history = row.turns[-1], row.turns[:-1]
         else:
-            question, history = o.get("question"), []
-        if not isinstance(question, str) or not question.strip():
-            raise InputError(f"{path}: line {n}: needs a 'question' (or 'turns')")
-        answerable = o.get("answerable", True)
-        if not isinstance(answerable, bool):
-            raise InputError(f"{path}: line {n}: 'answerable' must be true or false")
-        ev, facts = o.get("evidence", []), o.get("facts", [])
-        if not isinstance(ev, list) or not all(isinstance(e, str) for e in ev) or not isinstance(facts, list) or not all(isinstance(f, str) for f in facts):
-            raise InputError(f"{path}: line {n}: 'evidence' and 'facts' must be lists of strings")
-        if answerable and not (o.get("source") or o.get("sources")):
-            raise InputError(f"{path}: line {n}: an answerable case needs 'source'")
+            question, history = row.question, []
         cases.append(
             Case(
-                id=str(o.get("id", n)),
+                id=case_id,
                 question=question,
                 history=list(history),
-                audience=o.get("audience"),
-                specialty=o.get("specialty"),
-                answerable=answerable,
-                source=o.get("source"),
-                sources=list(o.get("sources") or []),
-                evidence=ev,
-                facts=facts,
-                conflict=bool(o.get("conflict", False)),
+                audience=row.audience,
+                specialty=row.specialty,
+                answerable=row.answerable,
+                source=row.source,
+                sources=list(row.sources or []),
+                evidence=list(row.evidence),
+                facts=list(row.facts),
+                conflict=row.conflict,
             )
         )
     if not cases:

@@ -90,8 +90,30 @@ class BM25Index:
     def save(self, folder: Path) -> None:
         self.retriever.save(str(folder))
 
+    @staticmethod
+    def check(folder: Path, n_docs: int) -> None:
+        """Validate the saved files' shape without importing bm25s (ValueError/OSError if they are not ours).
+
+        bm25s loads whatever JSON it finds (``params.index.json = {}`` loads, then
+        fails at search time with a TypeError), so the shape is checked first.
+        """
+        import json
+
+        params = json.loads((Path(folder) / "params.index.json").read_text(encoding="utf-8"))
+        if not isinstance(params, dict) or not isinstance(params.get("num_docs"), int) or params["num_docs"] != n_docs:
+            raise ValueError(f"params.index.json does not describe {n_docs} passages")
+        if not all(isinstance(params.get(k), (int, float)) for k in ("k1", "b")) or not isinstance(params.get("method"), str):
+            raise ValueError("params.index.json lacks k1, b or method")
+        vocab = json.loads((Path(folder) / "vocab.index.json").read_text(encoding="utf-8"))
+        if not isinstance(vocab, dict) or not all(isinstance(v, int) for v in vocab.values()):
+            raise ValueError("vocab.index.json is not a token -> id table")
+        for name in ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy"):
+            if not (Path(folder) / name).is_file():
+                raise ValueError(f"{name} is missing")
+
     @classmethod
     def load(cls, folder: Path, n_docs: int) -> "BM25Index":
+        """Load a saved index; callers validate it with :meth:`check` first (``index.check_generation_files``)."""
         import bm25s
 
         r = bm25s.BM25.load(str(folder))

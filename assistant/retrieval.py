@@ -22,7 +22,7 @@ import numpy as np
 
 from assistant.config import MAX_QUESTION_CHARS, Settings, get_settings
 from assistant.errors import IndexMissingError, InputError
-from assistant.index import REBUILD_HINT, IndexState, _load_chunk_table, chroma_client
+from assistant.index import REBUILD_HINT, IndexState, check_generation_files, chroma_client, load_chunk_table
 from assistant.schemas import Hit
 
 RRF_K = 5  # small k: a passage ranked first by one list counts (tuned on evals/gold.jsonl)
@@ -151,7 +151,8 @@ class Retriever:
             if not state.generation:
                 raise IndexMissingError(f"the index in {self.settings.index_dir} is empty; run `advisor ingest` to build it")
             gdir = state.gen_dir(self.settings)
-            rows = _load_chunk_table(gdir)
+            rows = load_chunk_table(gdir)
+            unit_vecs = check_generation_files(gdir, rows)
             from assistant.lexical import BM25Index
 
             try:
@@ -166,14 +167,6 @@ class Retriever:
                 raise IndexMissingError(f"the Chroma collection '{state.collection}' is missing or corrupt ({type(exc).__name__}); {REBUILD_HINT}") from None
             if n != len(rows):
                 raise IndexMissingError(f"the Chroma collection has {n} passages but the chunk table has {len(rows)}; {REBUILD_HINT}")
-            import numpy as np
-
-            try:
-                unit_vecs = np.load(gdir / "units.npy", mmap_mode="r")
-                if rows and unit_vecs.shape[0] != rows[-1]["u1"]:
-                    raise ValueError("unit count mismatch")
-            except Exception as exc:
-                raise IndexMissingError(f"the sentence vectors in {gdir} are missing or corrupt ({type(exc).__name__}); {REBUILD_HINT}") from None
             self.unit_vecs = unit_vecs
             self.rows, self.bm25, self.collection, self.state = rows, bm25, coll, state
             self.by_id = {r["id"]: i for i, r in enumerate(rows)}

@@ -14,6 +14,8 @@ Five tabs over the same Python API the CLI uses:
 - **Audit**: an applicant profile in, the audit with citations out.
 - **Library**: the indexed guides; upload (.txt/.md/.html/.pdf, copied into
   ``$ADVISOR_HOME/library`` and ingested with a progress bar) and remove.
+  Gradio's temporary copy of an upload lives in ``$ADVISOR_HOME/tmp/uploads``
+  (never ``/tmp/gradio``) and is deleted once the guide is added or rejected.
 - **Evals**: the latest eval report (metrics vs the baseline, charts) and a
   button that runs the suite.
 
@@ -27,7 +29,10 @@ Safety rules kept everywhere in this module:
   (the traceback goes to the server log only);
 - the page loads nothing from outside the machine (local fonts, no analytics,
   no share link); it says which answer backend is in use and whether text leaves
-  the machine.
+  the machine;
+- the server refuses a state-changing request sent by another site's page
+  (:class:`SameOriginWrites`, 403) and, on a loopback bind, any foreign Host
+  header (:func:`host_check`).
 
 API endpoints (for ``gradio_client``): ``/ask`` (answer JSON), ``/draft`` (facts
 dict -> draft JSON), ``/audit`` (profile dict -> audit JSON), ``/library``,
@@ -37,8 +42,10 @@ dict -> draft JSON), ``/audit`` (profile dict -> audit JSON), ``/library``,
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import logging
+import os
 import re
 import shutil
 import threading
@@ -329,6 +336,83 @@ def _safe_upload_name(name: str) -> str:
     return f"{stem[:100]}{p.suffix.lower()}"
 
 
+# --------------------------------------------------------------------------- upload temp folder
+
+
+def upload_temp_dir(settings: Settings) -> Path:
+    """Where Gradio keeps its temporary copies of uploads: ``$ADVISOR_HOME/tmp/uploads``.
+
+    Inside the advisor's data folder (not ``/tmp/gradio``), so an uploaded guide,
+    rejected ones too, never outlives the data it belongs to.
+    """
+    return settings.home / "tmp" / "uploads"
+
+
+def use_upload_temp_dir(settings: Settings) -> Path:
+    """Point Gradio's upload and cache folder at :func:`upload_temp_dir` (``GRADIO_TEMP_DIR``) and create it.
+
+    Gradio 6 reads ``GRADIO_TEMP_DIR`` (default ``<system temp>/gradio``) through
+    ``gradio.utils.get_upload_folder()`` when each component is created (its cache
+    folder), when the server app is created (the folder ``/gradio_api/upload``
+    writes to) and on every "was this file uploaded here" check, so it is set
+    before the Blocks are built and stays set for the process. (Module constants
+    read at import, in ``gradio.route_utils`` and ``gradio.mcp``, serve only video
+    recording and MCP, which this app does not use.)
+    """
+    folder = upload_temp_dir(settings).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+def clear_upload_temp_dir(settings: Settings) -> None:
+    """Delete everything in :func:`upload_temp_dir` (stale copies of a previous run); the server calls it at start and stop."""
+    folder = upload_temp_dir(settings)
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+
+def discard_upload(path: Path, root: Path) -> bool:
+    """Delete Gradio's temporary copy of an upload and its emptied ``<sha256>`` folder; True if it was deleted.
+
+    Only a file inside ``root`` (the upload temp folder) is touched, so a guide
+    handed to the handler from anywhere else (a user's own file) is never deleted.
+    """
+    try:
+        p, r = Path(path).resolve(), Path(root).resolve()
+    except OSError:
+        return False
+    if p == r or not p.is_relative_to(r) or not p.is_file():
+        return False
+    try:
+        p.unlink()
+    except OSError:
+        return False
+    parent = p.parent
+    while parent != r and parent.is_relative_to(r):
+        try:
+            parent.rmdir()  # only when empty: another upload of the same bytes may share it
+        except OSError:
+            break
+        parent = parent.parent
+    return True
+
+
+def _upload_path(f: Any) -> Path:
+    """The file path of one upload as the Library tab receives it: FileData dict, path string, or file object."""
+    if isinstance(f, dict):
+        return Path(f.get("path") or "")
+    if isinstance(f, (str, os.PathLike)):
+        return Path(f)
+    return Path(getattr(f, "path", None) or getattr(f, "name", None) or str(f))
+
+
 def _describe(spec: str) -> dict:
     try:
         from assistant.llm import describe_backend
@@ -356,6 +440,7 @@ def build_app(settings: Settings | None = None, llm: str | None = None) -> gr.Bl
     settings = settings or get_settings()
     spec = (llm or settings.llm or "extractive").strip()
     ingest_guard = threading.Lock()
+    uploads_root = use_upload_temp_dir(settings)  # before any component exists: each reads its cache folder once
 
     try:
         from assistant import draft as draft_mod  # noqa: F401
@@ -497,6 +582,13 @@ def build_app(settings: Settings | None = None, llm: str | None = None) -> gr.Bl
         return render_library(docs), gr.update(choices=choices, value=None)
 
     def _add_guides(files, progress) -> tuple[str, bool]:
+        """Copy uploaded guides into ``$ADVISOR_HOME/library`` and ingest them: (status HTML, uploads used up).
+
+        Every upload handled here, added or rejected, has its temporary copy in the
+        upload temp folder deleted before returning (the library keeps its own
+        copy); the second value then says the upload box should be cleared. Only
+        "nothing chosen" and "busy" leave the uploads as they are (to try again).
+        """
         from assistant.corpus import SUPPORTED_SUFFIXES, load_document, source_id
         from assistant.index import ingest, library
 
@@ -516,7 +608,7 @@ def build_app(settings: Settings | None = None, llm: str | None = None) -> gr.Bl
             added: list[Path] = []
             problems: list[str] = []
             for f in files:
-                src = Path(f if isinstance(f, str) else getattr(f, "name", str(f)))
+                src = _upload_path(f)
                 name = _safe_upload_name(src.name)
                 if Path(name).suffix not in SUPPORTED_SUFFIXES:
                     problems.append(f"{src.name}: unsupported file type (use .txt, .md, .html or .pdf)")
@@ -536,7 +628,7 @@ def build_app(settings: Settings | None = None, llm: str | None = None) -> gr.Bl
                 tmp.replace(dest)
                 added.append(dest)
             if not added:
-                return notice("error", "⚠️ " + esc("; ".join(problems) or "nothing to add"), "upload-status"), False
+                return notice("error", "⚠️ " + esc("; ".join(problems) or "nothing to add"), "upload-status"), True
             warnings: list[str] = []
 
             def cb(stage: str, done: int, total: int) -> None:
@@ -551,13 +643,15 @@ def build_app(settings: Settings | None = None, llm: str | None = None) -> gr.Bl
             extra = "".join(f"<br>⚠️ {esc(w)}" for w in warnings + problems)
             return notice("ok", esc(msg) + extra, "upload-status"), True
         except Exception as exc:  # noqa: BLE001
-            return notice("error", f"⚠️ {esc(error_line(exc))}", "upload-status"), False
+            return notice("error", f"⚠️ {esc(error_line(exc))}", "upload-status"), True
         finally:
+            for f in files:
+                discard_upload(_upload_path(f), uploads_root)
             ingest_guard.release()
 
     def add_guides(files, progress=gr.Progress()):
-        status_html, ok = _add_guides(files, progress)
-        return (status_html, *library_view(), None if ok else gr.skip())
+        status_html, used_up = _add_guides(files, progress)
+        return (status_html, *library_view(), None if used_up else gr.skip())
 
     def remove_guide(source: str, progress=gr.Progress()):
         from assistant.index import remove
@@ -755,7 +849,11 @@ def build_app(settings: Settings | None = None, llm: str | None = None) -> gr.Bl
                         rm_choice = gr.Dropdown([], label="Remove a guide", elem_id="remove-choice")
                         rm_btn = gr.Button("Remove from library", variant="stop", elem_id="remove-guide")
                         rm_status = gr.HTML("", elem_id="remove-status-box")
-                add_btn.click(add_guides, [upload], [up_status, lib_table, rm_choice, upload], api_visibility="private", concurrency_id="library")
+                # preprocess=False: the handler gets the uploads' FileData as they are. gr.File's own
+                # preprocess would refuse a wrong type before the handler runs (so its temp copy
+                # could not be deleted) and leaves an empty temp file behind on every call. Gradio
+                # still checks that each path was uploaded to this server (only its upload folder).
+                add_btn.click(add_guides, [upload], [up_status, lib_table, rm_choice, upload], api_visibility="private", concurrency_id="library", preprocess=False)
                 rm_btn.click(remove_guide, [rm_choice], [rm_status, lib_table, rm_choice], api_visibility="private", concurrency_id="library")
                 gr.api(library_api, api_name="library")
 
@@ -1026,11 +1124,88 @@ def host_check(host: str) -> dict:
     return {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=names)]}
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin_netloc(netloc: str, scheme: str) -> str:
+    """``host[:port]`` lower-cased, without the scheme's default port (browsers omit it in Origin and Host alike)."""
+    netloc = netloc.strip().lower()
+    default = DEFAULT_PORTS.get(scheme)
+    if default and netloc.endswith(f":{default}") and not netloc.endswith("]"):
+        netloc = netloc[: -len(default) - 1]
+    return netloc
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """True when an ``Origin`` header names this server as the browser reached it (the request's ``Host``).
+
+    Only ``host:port`` is compared (the scheme only decides the default port): one
+    port serves one protocol, and a TLS proxy in front may change the scheme the
+    server sees. ``null`` (sandboxed frames, ``file:`` pages) is never this server.
+    """
+    from urllib.parse import urlsplit
+
+    if not host:
+        return False
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    if parts.scheme not in DEFAULT_PORTS or not parts.netloc or parts.path or parts.query or "@" in parts.netloc:
+        return False
+    return _origin_netloc(parts.netloc, parts.scheme) == _origin_netloc(host, parts.scheme)
+
+
+class SameOriginWrites:
+    """ASGI middleware: a state-changing request (not GET/HEAD/OPTIONS) whose ``Origin`` is another site gets 403.
+
+    Any web page the user visits can make the browser POST to the loopback server
+    (a multipart upload or a queued event needs no CORS preflight), and CORS only
+    hides the answer from that page: the request itself still runs. Browsers send
+    ``Origin`` with every such request, the app's own page included, so a foreign
+    one is refused; requests without it (``gradio_client``, curl) are not from a
+    browser page and pass as before. Hand-written because neither Starlette nor
+    Gradio ships a middleware that refuses cross-origin writes (Starlette's
+    ``CORSMiddleware`` and Gradio's CORS layer only set response headers).
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope.get("method", "GET").upper() not in SAFE_METHODS:
+            from starlette.datastructures import Headers
+
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not same_origin(origin, headers.get("host")):
+                from starlette.responses import PlainTextResponse
+
+                log.warning("refused a %s %s from origin %r", scope.get("method"), scope.get("path"), origin[:200])
+                await PlainTextResponse("cross-origin request refused", status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def app_middleware(host: str) -> dict:
+    """FastAPI kwargs for the server: the Host check of :func:`host_check` (loopback binds) and :class:`SameOriginWrites` (always).
+
+    The Origin check stays on with ``--auth`` too: Gradio's login is a cookie
+    (``SameSite=None``, and a second one without the attribute, which pages on
+    another port of the same host still receive), so a logged-in browser can
+    carry it on another page's POST; the login alone does not stop that write.
+    """
+    from starlette.middleware import Middleware
+
+    return {"middleware": [*host_check(host).get("middleware", []), Middleware(SameOriginWrites)]}
+
+
 def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, quiet: bool = False) -> None:
     """Serve ``app`` (blocking): no share link, no analytics, local fonts, our CSS and click script."""
     app.queue(default_concurrency_limit=1, max_size=64)
     app.launch(
-        app_kwargs=host_check(host),
+        app_kwargs=app_middleware(host),
         server_name=host,
         server_port=port,
         share=False,

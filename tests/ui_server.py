@@ -107,14 +107,14 @@ def _tail(path: Path, n: int = 40) -> str:
 
 
 @contextlib.contextmanager
-def serve(home: Path, *args: str, startup_timeout: float = 120.0, log_dir: Path | None = None) -> Iterator[str]:
-    """Run ``advisor serve --port FREE *args`` with ADVISOR_HOME=home; yield ``http://127.0.0.1:PORT``."""
+def serve(home: Path, *args: str, startup_timeout: float = 120.0, log_dir: Path | None = None, env: dict | None = None) -> Iterator[str]:
+    """Run ``advisor serve --port FREE *args`` with ADVISOR_HOME=home (and ``env`` on top); yield ``http://127.0.0.1:PORT``."""
     port = free_port()
     log_dir = log_dir or home
     log_path = log_dir / f"serve-{port}.log"
     cmd = [sys.executable, "-m", "assistant.cli", "serve", "--host", HOST, "--port", str(port), *args]
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=server_env(home), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=server_env(home, **(env or {})), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://{HOST}:{port}"
     try:
         deadline = time.monotonic() + startup_timeout
