@@ -11,6 +11,18 @@ the UI and the tests share one source of truth:
   ``openai:MODEL@BASE_URL``).
 - ``ADVISOR_CORPUS``: the bundled guide folder (default: ``corpus/`` of the checkout).
 
+Read here too, by the functions below (the one place environment variables are read):
+
+- ``ADVISOR_MODEL_CACHE``: machine-wide folder of the exported ONNX model;
+- ``ADVISOR_EMBEDDINGS``: embedding engine (``auto``, ``onnx``, ``torch``);
+  ``ADVISOR_EMBED_THREADS``: embedding worker threads;
+- ``ADVISOR_LLM_N_CTX``: llama.cpp context size; ``OPENAI_API_KEY``: key for an
+  OpenAI-compatible server;
+- ``ADVISOR_TARGET_CHARS``, ``ADVISOR_EMBED_FORMAT``: chunk size and embedded text
+  layout, for retrieval studies (defaults in :mod:`assistant.tuning`);
+- ``ADVISOR_DOMAIN_FILE``: another vocabulary file (see :mod:`assistant.domain`);
+- ``ADVISOR_TEST_CRASH_AFTER``: crash-safety tests only (kill ingest at a step).
+
 :func:`offline_env` is called at import time of the package so that no library
 phones home: Chroma telemetry, Gradio analytics and the Hugging Face hub are off.
 """
@@ -88,3 +100,53 @@ def get_settings(**overrides) -> Settings:
         if v is not None:
             setattr(s, k, Path(v) if k in ("home", "corpus_dir") else v)
     return s
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def model_cache_override() -> Path | None:
+    v = _env("ADVISOR_MODEL_CACHE")
+    return Path(v) if v else None
+
+
+def embeddings_engine() -> str:
+    return _env("ADVISOR_EMBEDDINGS") or "auto"
+
+
+def embed_threads() -> int | None:
+    v = _env("ADVISOR_EMBED_THREADS") or ""
+    return int(v) if v.isdigit() and int(v) > 0 else None
+
+
+def llm_spec() -> str | None:
+    return _env("ADVISOR_LLM")
+
+
+def llm_n_ctx() -> str | None:
+    return _env("ADVISOR_LLM_N_CTX")
+
+
+def openai_api_key() -> str | None:
+    return _env("OPENAI_API_KEY")
+
+
+def chunk_target_chars() -> int:
+    from assistant.tuning import TARGET_CHARS
+
+    return int(_env("ADVISOR_TARGET_CHARS") or TARGET_CHARS)
+
+
+def embed_format() -> str:
+    return _env("ADVISOR_EMBED_FORMAT") or "{title}\n{section}\n{text}"
+
+
+def domain_file() -> Path | None:
+    v = _env("ADVISOR_DOMAIN_FILE")
+    return Path(v) if v else None
+
+
+def crash_after() -> str | None:
+    """Crash-safety tests only: the ingest step after which to SIGKILL the process."""
+    return _env("ADVISOR_TEST_CRASH_AFTER")

@@ -6,6 +6,9 @@ Dataclasses (not pydantic) keep imports cheap on the hot ``retrieve`` path.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable, Protocol
+
+from typing_extensions import NotRequired, TypedDict  # pydantic validates this TypedDict on Python < 3.12 only from here
 
 
 @dataclass
@@ -76,3 +79,50 @@ class Answer:
             "backend": self.backend,
             "question": self.question,
         }
+
+
+class PassageRow(TypedDict):
+    """One row of a generation's chunk table (``gen-N/chunks.json``): a passage as stored.
+
+    ``embed`` is the text the vectors and BM25 see (title and section path with the
+    passage); ``text`` is what is displayed; ``units`` its sentences and list items,
+    whose vectors are rows ``u0:u1`` of ``units.npy``; ``copies`` the other guides
+    holding the identical passage. Validated on load by :mod:`assistant.store.files`.
+    """
+
+    id: str
+    embed: str
+    text: str
+    units: list[dict]
+    source: str
+    title: str
+    audience: str
+    specialty: str
+    section: str
+    ordinal: int
+    u0: int
+    u1: int
+    copies: NotRequired[list[dict]]
+
+
+class Searcher(Protocol):
+    """What answering and drafting need from a retriever (:class:`assistant.retrieval.Retriever`)."""
+
+    rows: list[PassageRow]
+
+    @property
+    def generation(self) -> int | None: ...
+
+    def ensure_loaded(self) -> None: ...
+
+    def search(self, question: str, k: int = 5, audience: str | None = None, specialty: str | None = None, strict: bool = False) -> list[Hit]: ...
+
+    def memo(self, name: str, build: Callable[[list[PassageRow]], object]) -> object: ...
+
+
+class TextEmbedder(Protocol):
+    """What retrieval and the claim check need from an embedder (:class:`assistant.store.embeddings.Embedder`)."""
+
+    def embed_query(self, text: str): ...
+
+    def embed_documents(self, texts: list[str], progress=None, warn=None): ...

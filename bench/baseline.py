@@ -115,7 +115,8 @@ def warm(args) -> dict:
     _imports()
     import statistics
 
-    from assistant.evaluation import load_dataset, percentile, retrieval_scores
+    from assistant.evaluation.dataset import load_dataset
+    from assistant.evaluation.metrics import percentile, retrieval_scores
 
     from bench.synth import origin_of
 
@@ -134,7 +135,7 @@ def warm(args) -> dict:
     cases = load_dataset(args.gold)
     if args.limit:
         cases = cases[: args.limit]
-    from assistant.answer import condense  # same stand-alone question as the advisor gets
+    from assistant.answering import condense  # same stand-alone question as the advisor gets
 
     questions = [condense(c.question, c.history) for c in cases]
     # torch's default (one thread per core) spins badly when the machine is shared: a one-query

@@ -243,9 +243,10 @@ def baseline_warm(home: Path, model: Path, gold: Path, limit: int, work: Path, d
 
 def warm_worker(args) -> dict:
     """Warm latencies and retrieval quality over the gold set, in this process (run as a fresh child)."""
-    from assistant.answer import ask, condense
+    from assistant.answering import ask, condense
     from assistant.config import get_settings
-    from assistant.evaluation import K, load_dataset, percentile, retrieval_scores
+    from assistant.evaluation.dataset import load_dataset
+    from assistant.evaluation.metrics import K, percentile, retrieval_scores
     from assistant.retrieval import get_retriever
 
     from bench.synth import origin_of
@@ -364,7 +365,7 @@ def _ratio(a, b):
 
 def ensure_model(log) -> dict:
     """The ONNX export (what `advisor setup` makes) and its optimized copy exist before anything is timed."""
-    from assistant.embeddings import onnx_path
+    from assistant.store.engines import onnx_path
 
     info = {"onnx": str(onnx_path()), "exported_now": False}
     if not onnx_path().exists():
@@ -372,12 +373,12 @@ def ensure_model(log) -> dict:
         run_proc(CLI + ["setup"], base_env()).check()
         info["exported_now"] = True
     # load the engine once: writes the graph-optimized copy (a one-time cost per machine, like setup)
-    run_proc([PY, "-c", "from assistant.embeddings import OnnxEngine, onnx_path; OnnxEngine(onnx_path()).encode(['x'])"], base_env()).check()
+    run_proc([PY, "-c", "from assistant.store.engines import OnnxEngine, onnx_path; OnnxEngine(onnx_path()).encode(['x'])"], base_env()).check()
     return info
 
 
 def run_bench(args, log) -> dict:
-    from assistant.embeddings import model_dir
+    from assistant.store.engines import model_dir
 
     from bench import synth
 

@@ -32,7 +32,7 @@ def origin_of(source: str) -> str:
 
 
 def _load(src: Path):
-    from assistant.corpus import discover, load_document, load_manifest
+    from assistant.ingestion.corpus import discover, load_document, load_manifest
 
     manifest = load_manifest(src)
     return manifest, [load_document(f, manifest) for f in discover([src])]
@@ -41,11 +41,11 @@ def _load(src: Path):
 def split_groups(doc) -> tuple[list[str], list[str], list[list[str]]]:
     """(title lines, intro lines, top-level groups) of a cleaned guide.
 
-    Mirrors :func:`assistant.chunking.parse_sections`: a group starts at a heading
+    Mirrors :func:`assistant.ingestion.chunking.parse_sections`: a group starts at a heading
     whose effective level is 1, which resets the heading stack, so a group parses
     to the same sections wherever it is placed.
     """
-    from assistant.chunking import heading_level
+    from assistant.ingestion.chunking import heading_level
 
     lines = doc.text.split("\n")
     title: list[str] = []

@@ -24,7 +24,7 @@ ADVISOR = [sys.executable, "-m", "assistant.cli"]
 def built_home(tmp_path_factory):
     """Settings for a temp ADVISOR_HOME holding an index of the bundled corpus."""
     from assistant.config import get_settings
-    from assistant.index import ingest
+    from assistant.ingestion.pipeline import ingest
 
     home = tmp_path_factory.mktemp("advisor-home")
     settings = get_settings(home=home)

@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from assistant.answer import NO_COVER, ask, condense, stream
-from assistant.answer_llm import check_answer
+from assistant.answering import ask, condense, stream
+from assistant.answering.llm_answer import check_answer
+from assistant.answering.scope import NO_COVER
 from assistant.errors import BackendError, InputError
 from assistant.schemas import Hit
 from tests.conftest import run_cli
@@ -27,7 +28,8 @@ def test_answer_is_cited_and_grounded(built_home):
     _check_citations(ans)
     assert ans.citations[0].source == "non-us-img-radiology-red-flags"
     # extractive: every sentence of the answer is a sentence of a cited passage
-    from assistant.verify import normalize, split_sentences, strip_citations
+    from assistant.answering.claims import strip_citations
+    from assistant.text import normalize, split_sentences
 
     cited = normalize(" ".join(c.text for c in ans.citations)).lower()
     for sent in split_sentences(ans.answer):

@@ -11,9 +11,11 @@ import re
 
 import pytest
 
-from assistant.answer import MAX_WORDS, _render, _units, ask, compose_extractive
+from assistant.answering import ask
+from assistant.answering.compose import compose_extractive, passage_units as _units, render as _render
 from assistant.retrieval import get_retriever
-from assistant.verify import normalize
+from assistant.text import normalize
+from assistant.tuning import MAX_WORDS
 
 
 def _passages(settings, question, needles):

@@ -1,17 +1,20 @@
-"""Tests for assistant.audit: the red flags the guides name (and nothing else), placements, bands, citations, bad input."""
+"""Tests for assistant.writing.audit: the red flags the guides name (and nothing else), placements, bands, citations, bad input."""
 
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import json
 from pathlib import Path
 
 import pytest
 
-from assistant import audit as A
-from assistant.draft import _norm_for_match
 from assistant.errors import InputError
+from assistant.writing.profile import load_profile, parse_profile
+from assistant.writing.rules import audit_rules, norm_for_match
+
+A = importlib.import_module("assistant.writing.audit")  # the module (the package's own `audit` is the function)
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 PROFILE_EVALS = sorted((PROJECT_DIR / "evals" / "profiles").glob("*.json"))
@@ -30,7 +33,7 @@ def profile(**changes) -> dict:
 
 
 def flag_ids(p: dict) -> list[str]:
-    return [f.id for f in A.find_flags(A.parse_profile(p))]
+    return [f.id for f in A.find_flags(parse_profile(p))]
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +72,11 @@ def test_a_clean_profile_has_no_flags():
 
 def test_gaps_over_three_months_are_flagged_and_long_ones_are_major():
     assert flag_ids(profile(gaps=[{"start": "2023-01", "end": "2023-04"}])) == []  # exactly 3 months
-    flags = A.find_flags(A.parse_profile(profile(gaps=[{"start": "2023-01", "end": "2023-05"}])))
+    flags = A.find_flags(parse_profile(profile(gaps=[{"start": "2023-01", "end": "2023-05"}])))
     assert [(f.id, f.severity, f.where) for f in flags] == [("gap:2023-01", "minor", ["eras-additional-info", "interview"])]
-    flags = A.find_flags(A.parse_profile(profile(gaps=[{"start": "2022-06", "end": "2023-06", "activities": "research"}])))
+    flags = A.find_flags(parse_profile(profile(gaps=[{"start": "2022-06", "end": "2023-06", "activities": "research"}])))
     assert [(f.id, f.severity, f.where) for f in flags] == [("gap:2022-06", "major", ["personal-statement", "interview"])]
-    ongoing = A.find_flags(A.parse_profile(profile(gaps=[{"start": "2024-04"}])))  # to as_of 2024-09: 5 months
+    ongoing = A.find_flags(parse_profile(profile(gaps=[{"start": "2024-04"}])))  # to as_of 2024-09: 5 months
     assert [f.id for f in ongoing] == ["gap:2024-04"] and "now" in ongoing[0].title
 
 
@@ -83,7 +86,7 @@ def test_exam_failures_and_a_pattern_of_failures():
     two = [{"exam": "Step 1", "result": "fail"}, {"exam": "step1", "result": "pass"},
            {"exam": "Step 2 CK", "result": "fail"}, {"exam": "step2ck", "result": "pass", "score": 240}]
     assert flag_ids(profile(exams=two)) == ["exam-failure:step1", "exam-failure:step2ck", "multiple-failures"]
-    f = A.find_flags(A.parse_profile(profile(exams=one)))[0]
+    f = A.find_flags(parse_profile(profile(exams=one)))[0]
     assert f.severity == "major" and f.where == ["personal-statement", "interview"] and f.draft_kind == "exam-failure"
 
 
@@ -141,25 +144,27 @@ def test_strengths_are_marked_from_the_profile():
 
 
 def _audit_rules():
-    rules = [r for v in A.WHY.values() for r in v] + [r for v in A.STRENGTHS_FOR.values() for r in v]
-    rules += [r for v in A.PROFILE_STRENGTHS.values() for _, r in v] + [b[3] for b in A.BAND_RULES] + list(A.CONSIDERATION_RULES.values())
+    tables = audit_rules()
+    bands = [b for sb in tables.score_bands.values() for b in sb.bands]  # (label, min, max, rule) of every specialty's bands
+    rules = [r for v in tables.why.values() for r in v] + [r for v in tables.strengths.values() for r in v]
+    rules += [r for v in tables.profile_strengths.values() for _, r in v] + [b[3] for b in bands] + list(tables.considerations.values())
     return list(dict.fromkeys(rules))
 
 
 @pytest.mark.parametrize("rule", _audit_rules(), ids=lambda r: r.quote[:40])
 def test_every_audit_rule_quotes_its_guide(rule):
     doc = (PROJECT_DIR / "corpus" / f"{rule.source}.txt").read_text(encoding="utf-8")
-    assert _norm_for_match(rule.quote) in _norm_for_match(doc)
+    assert norm_for_match(rule.quote) in norm_for_match(doc)
 
 
-@pytest.mark.parametrize("kind", sorted(A.WHY))
+@pytest.mark.parametrize("kind", sorted(audit_rules().why))
 @pytest.mark.parametrize("specialty", ["medical-genetics", "radiology"])
 def test_every_flag_kind_has_reasons_and_strengths_for_each_specialty(kind, specialty):
     if (kind, specialty) == ("low-score", "radiology"):
         assert "low-score:step2ck" not in flag_ids(profile(specialty="radiology", exams=[{"exam": "step2ck", "result": "pass", "score": 190}]))
         return  # never flagged: the guides give no radiology score band
-    p = A.parse_profile(profile(specialty=specialty))
-    assert A._applicable(A.WHY[kind], p) and A._applicable(A.STRENGTHS_FOR[kind], p)
+    p = parse_profile(profile(specialty=specialty))
+    assert A._applicable(audit_rules().why[kind], p) and A._applicable(audit_rules().strengths[kind], p)
 
 
 # --------------------------------------------------------------------------- citations and output
@@ -177,8 +182,8 @@ def test_audit_cites_every_flag_strength_and_band(retriever):
     for x in items:
         c = by_n[x["citation"]]
         assert c.source == x["source"]
-        q = _norm_for_match(x["quote"])
-        assert q in _norm_for_match(c.text) or q in _norm_for_match(c.section)
+        q = norm_for_match(x["quote"])
+        assert q in norm_for_match(c.text) or q in norm_for_match(c.section)
     out = result.to_json()
     assert set(out) >= {"flags", "strengths", "score_bands", "considerations", "citations"}
     json.dumps(out)
@@ -232,7 +237,7 @@ def test_render_is_readable_text():
 )
 def test_bad_profiles_raise_one_line_input_error(changes, needle):
     with pytest.raises(InputError) as err:
-        A.parse_profile(profile(**changes))
+        parse_profile(profile(**changes))
     msg = str(err.value)
     assert needle in msg, msg
     assert "\n" not in msg and msg.startswith("invalid profile")
@@ -242,17 +247,17 @@ def test_missing_required_profile_fields_and_bad_files(tmp_path):
     p = profile()
     del p["graduation_year"]
     with pytest.raises(InputError, match="missing required field 'graduation_year'"):
-        A.parse_profile(p)
+        parse_profile(p)
     with pytest.raises(InputError, match="unknown key 'extra'"):
-        A.parse_profile({"profile": profile(), "expected_flags": [], "extra": 1})
+        parse_profile({"profile": profile(), "expected_flags": [], "extra": 1})
     with pytest.raises(InputError, match="expected a JSON object"):
-        A.parse_profile([1])
+        parse_profile([1])
     bad = tmp_path / "bad.json"
     bad.write_text("{'audience': 'us-img'}", encoding="utf-8")
     with pytest.raises(InputError, match="not valid JSON"):
-        A.load_profile(bad)
+        load_profile(bad)
     with pytest.raises(InputError, match="not found"):
-        A.load_profile(tmp_path / "missing.json")
+        load_profile(tmp_path / "missing.json")
     good = tmp_path / "good.json"
     good.write_text(json.dumps(profile()), encoding="utf-8")
-    assert A.load_profile(good).specialty == "medical-genetics"
+    assert load_profile(good).specialty == "medical-genetics"

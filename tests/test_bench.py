@@ -55,8 +55,8 @@ def test_bench_tiny_writes_json(tmp_path):
 
 
 def test_synthetic_copies_map_back_to_their_guide(tmp_path):
-    from assistant.chunking import chunk_document
-    from assistant.corpus import discover, load_document, load_manifest
+    from assistant.ingestion.chunking import chunk_document
+    from assistant.ingestion.corpus import discover, load_document, load_manifest
 
     from bench.synth import make_scale_corpus, origin_of
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import get_settings
-from assistant.index import ingest
+from assistant.ingestion.pipeline import ingest
 from assistant.retrieval import Retriever
 
 

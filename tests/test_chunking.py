@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from assistant.chunking import MAX_CHARS, chunk_document, split_units
-from assistant.corpus import load_corpus
+from assistant.ingestion.chunking import MAX_CHARS, chunk_document, split_units
+from assistant.ingestion.corpus import load_corpus
 from tests.conftest import ROOT
 
 DOCS = {d.source: d for d in load_corpus([ROOT / "corpus"])}
@@ -71,7 +71,7 @@ def test_units_keep_list_lead_ins_and_skip_the_faq_question():
 
 def test_sentence_units_do_not_break_after_abbreviations():
     """'U.S. MD', 'Dr. X' and 'Combined vs. Categorical' stay in one sentence; a real 'No.' still ends one."""
-    from assistant.verify import split_sentences
+    from assistant.text import split_sentences
 
     assert split_sentences("Step 2 CK below average compared to U.S. MD/DO seniors. Apply broadly.") == [
         "Step 2 CK below average compared to U.S. MD/DO seniors.",

@@ -145,7 +145,7 @@ def test_cli_module_imports_light():
     import subprocess
     import sys
 
-    code = "import sys, assistant.cli_draft; print(any(m in sys.modules for m in ('pydantic', 'rich', 'langchain_core', 'torch')))"
+    code = "import sys, assistant.cli.draft; print(any(m in sys.modules for m in ('pydantic', 'rich', 'langchain_core', 'torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_DIR, check=True).stdout.strip()
     assert out == "False"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from assistant.corpus import CleaningRules, clean_text, infer_metadata, load_corpus, load_document, read_raw
+from assistant.ingestion.corpus import CleaningRules, clean_text, infer_metadata, load_corpus, load_document, read_raw
 from assistant.errors import DocumentError
 from tests.conftest import ROOT
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import IndexState, ingest, library
+from assistant.store.state import IndexState
+from assistant.ingestion.pipeline import ingest, library
 from assistant.retrieval import Retriever
 from tests.conftest import ROOT, record_figure, run_cli
 

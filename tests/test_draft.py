@@ -1,4 +1,4 @@
-"""Tests for assistant.draft: templates per kind and format, length rules, placeholders, the guard, advice, LLM polish."""
+"""Tests for assistant.writing.draft: templates per kind and format, length rules, placeholders, the guard, advice, LLM polish."""
 
 from __future__ import annotations
 
@@ -8,14 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from assistant import draft as D
 from assistant.errors import AdvisorError, InputError
-from assistant.factguard import FactGuardError, check, lost_facts
+from assistant.writing.compose import (
+    ERAS_MAX_WORDS,
+    INTERVIEW_MAX_SECONDS,
+    INTERVIEW_MAX_WORDS,
+    INTERVIEW_MIN_SECONDS,
+    INTERVIEW_MIN_WORDS,
+    LENGTH_BOUNDS,
+    WORDS_PER_MINUTE,
+    compose,
+    count_words,
+    spoken_seconds,
+)
+from assistant.writing.draft import draft, rules_for
+from assistant.writing.draft_eval import evaluate_draft_file
+from assistant.writing.facts import FORMATS, KINDS, MAX_FIELD_CHARS, load_facts, parse_facts, specialty_names
+from assistant.writing.factguard import PLACEHOLDER_RE, FactGuardError, check, lost_facts
+from assistant.writing.lexicon import lexicon
+from assistant.writing.polish import polish
+from assistant.writing.rules import draft_rules, link_rule, norm_for_match, wording_warnings
+from assistant.writing.templates import KindSpec, kind_specs, template_strings, template_vocabulary, templates
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 DRAFT_EVALS = sorted((PROJECT_DIR / "evals" / "drafts").glob("*.json"))
-RED_FLAG_KINDS = [k for k in D.KINDS if k != "why-specialty"]
-ALL_CASES = [(k, f) for k in D.KINDS for f in D.FORMATS if not (k == "why-specialty" and f == "eras-additional-info")]
+RED_FLAG_KINDS = [k for k in KINDS if k != "why-specialty"]
+ALL_CASES = [(k, f) for k in KINDS for f in FORMATS if not (k == "why-specialty" and f == "eras-additional-info")]
 
 
 def full_facts(kind: str, fmt: str, specialty: str = "radiology", audience: str | None = "non-us-img") -> dict:
@@ -48,29 +66,29 @@ def retriever(index_settings):
 
 
 def test_length_constants_follow_the_guides():
-    assert D.WORDS_PER_MINUTE == 150
-    assert (D.INTERVIEW_MIN_SECONDS, D.INTERVIEW_MAX_SECONDS) == (60, 90)
-    assert (D.INTERVIEW_MIN_WORDS, D.INTERVIEW_MAX_WORDS) == (150, 225)
-    assert D.spoken_seconds(D.INTERVIEW_MIN_WORDS) == 60 and D.spoken_seconds(D.INTERVIEW_MAX_WORDS) == 90
-    assert D.LENGTH_BOUNDS["interview"] == (150, 225)
-    ps, eras = D.LENGTH_BOUNDS["personal-statement"], D.LENGTH_BOUNDS["eras-additional-info"]
-    assert eras[1] < ps[1] < D.INTERVIEW_MAX_WORDS  # the additional-information entry is the shortest
+    assert WORDS_PER_MINUTE == 150
+    assert (INTERVIEW_MIN_SECONDS, INTERVIEW_MAX_SECONDS) == (60, 90)
+    assert (INTERVIEW_MIN_WORDS, INTERVIEW_MAX_WORDS) == (150, 225)
+    assert spoken_seconds(INTERVIEW_MIN_WORDS) == 60 and spoken_seconds(INTERVIEW_MAX_WORDS) == 90
+    assert LENGTH_BOUNDS["interview"] == (150, 225)
+    ps, eras = LENGTH_BOUNDS["personal-statement"], LENGTH_BOUNDS["eras-additional-info"]
+    assert eras[1] < ps[1] < INTERVIEW_MAX_WORDS  # the additional-information entry is the shortest
     assert ps[0] < ps[1] and eras[0] < eras[1]
 
 
 def test_count_words_counts_placeholders_and_ignores_punctuation():
-    assert D.count_words("I failed — then [what you changed since] I passed.") == 9
+    assert count_words("I failed — then [what you changed since] I passed.") == 9
 
 
 @pytest.mark.parametrize("kind, fmt", ALL_CASES)
 def test_every_kind_and_format_drafts_within_the_guard(kind, fmt):
-    facts = D.parse_facts(full_facts(kind, fmt))
-    comp = D.compose(facts)
+    facts = parse_facts(full_facts(kind, fmt))
+    comp = compose(facts)
     report = check(comp.text, facts.texts(), comp.vocabulary)
     assert report.ok, report.summary()
     assert "\n" not in comp.text  # a single paragraph / a single spoken answer
     assert re.search(r"\bI\b", comp.text) and not comp.placeholders and not comp.missing_fields
-    lo, hi = D.LENGTH_BOUNDS[fmt]
+    lo, hi = LENGTH_BOUNDS[fmt]
     assert comp.words <= hi
     assert comp.length_ok or any("detail" in q for q in comp.questions)
     # The applicant's words, verbatim (first letter may be lowercased behind a connecting phrase).
@@ -78,16 +96,16 @@ def test_every_kind_and_format_drafts_within_the_guard(kind, fmt):
         assert getattr(facts, field)[1:] in comp.text, field
     assert ("241" in comp.text) and ("Dr. Okafor" in comp.text) and ("Mercy Hospital" in comp.text)
     if fmt != "eras-additional-info":
-        assert D.SPECIALTY_NAMES["radiology"] in comp.text  # linked to the specialty
+        assert specialty_names()["radiology"] in comp.text  # linked to the specialty
     if fmt == "interview":
-        assert comp.text.startswith(D.KIND_SPECS[kind].opener.format(sp="diagnostic radiology"))
+        assert comp.text.startswith(kind_specs()[kind].opener.format(sp="diagnostic radiology"))
 
 
-@pytest.mark.parametrize("kind", D.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_missing_optional_facts_become_placeholders_and_questions(kind):
-    fmt = D.KIND_SPECS[kind].default_format
-    facts = D.parse_facts({"kind": kind, "specialty": "medical-genetics", "what": "I want to explain one part of my record plainly."})
-    comp = D.compose(facts)
+    fmt = kind_specs()[kind].default_format
+    facts = parse_facts({"kind": kind, "specialty": "medical-genetics", "what": "I want to explain one part of my record plainly."})
+    comp = compose(facts)
     expected = ["context", "insight", "changes", "evidence"] + (["goals"] if kind == "why-specialty" else [])
     assert comp.missing_fields == expected
     assert len(comp.placeholders) == len(expected) and len(comp.questions) >= len(expected)
@@ -100,19 +118,19 @@ def test_missing_optional_facts_become_placeholders_and_questions(kind):
 
 
 def test_given_facts_replace_their_placeholders():
-    facts = D.parse_facts({"kind": "exam-failure", "specialty": "radiology", "what": "I failed Step 1 once.",
+    facts = parse_facts({"kind": "exam-failure", "specialty": "radiology", "what": "I failed Step 1 once.",
                            "insight": "I relied on passive reading."})
-    comp = D.compose(facts)
+    comp = compose(facts)
     assert comp.missing_fields == ["context", "changes", "evidence"]
     assert "[what you learned about yourself from this]" not in comp.text
     assert "Looking back, I learned that I relied on passive reading." in comp.text
 
 
 def test_connecting_phrases_never_duplicate_the_applicants_own():
-    facts = D.parse_facts({"kind": "exam-failure", "specialty": "radiology", "what": "I failed Step 1.",
+    facts = parse_facts({"kind": "exam-failure", "specialty": "radiology", "what": "I failed Step 1.",
                            "insight": "During the retake I realized I need structure.", "changes": "Since then I study daily.",
                            "evidence": "Dr. Lee wrote my letter."})
-    text = D.compose(facts).text
+    text = compose(facts).text
     assert "During the retake I realized I need structure." in text and "learned that during" not in text
     assert "Since then I study daily." in text and "Since then, since" not in text.lower()
     assert "Dr. Lee wrote my letter." in text and "As a result, dr." not in text.lower()
@@ -120,19 +138,19 @@ def test_connecting_phrases_never_duplicate_the_applicants_own():
 
 def test_too_long_facts_are_trimmed_to_the_maximum_and_reported():
     long_context = " ".join(f"Sentence {w} adds more background about that period." for w in ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"])
-    facts = D.parse_facts(dict(full_facts("gap", "eras-additional-info"), context="My father was ill. " + long_context))
-    comp = D.compose(facts)
-    assert comp.words <= D.ERAS_MAX_WORDS and comp.length_ok
+    facts = parse_facts(dict(full_facts("gap", "eras-additional-info"), context="My father was ill. " + long_context))
+    comp = compose(facts)
+    assert comp.words <= ERAS_MAX_WORDS and comp.length_ok
     assert comp.trimmed and all(t in long_context for t in comp.trimmed)
     assert "My father was ill." in comp.text  # the first sentence of every field is kept
 
 
 def test_a_short_interview_answer_asks_for_more_detail():
-    facts = D.parse_facts({"kind": "visa", "specialty": "radiology", "audience": "non-us-img", "format": "interview",
+    facts = parse_facts({"kind": "visa", "specialty": "radiology", "audience": "non-us-img", "format": "interview",
                            "what": "My visa was denied once.", "context": "I lacked documents.", "insight": "Prepare early.",
                            "changes": "I hired an attorney.", "evidence": "My status is stable."})
-    comp = D.compose(facts)
-    assert comp.words < D.INTERVIEW_MIN_WORDS and not comp.length_ok
+    comp = compose(facts)
+    assert comp.words < INTERVIEW_MIN_WORDS and not comp.length_ok
     assert any("seconds" in q and "60–90" in q for q in comp.questions)
 
 
@@ -141,22 +159,22 @@ def test_a_short_interview_answer_asks_for_more_detail():
 
 def test_eval_files_cover_every_kind_format_and_missing_fields():
     assert len(DRAFT_EVALS) >= 20
-    facts = [D.load_facts(p) for p in DRAFT_EVALS]
-    assert {f.kind for f in facts} == set(D.KINDS)
-    assert {f.effective_format for f in facts} == set(D.FORMATS)
+    facts = [load_facts(p) for p in DRAFT_EVALS]
+    assert {f.kind for f in facts} == set(KINDS)
+    assert {f.effective_format for f in facts} == set(FORMATS)
     assert sum(1 for f in facts if any(getattr(f, n) is None for n in ("context", "insight", "changes", "evidence"))) >= 5
 
 
 @pytest.mark.parametrize("path", DRAFT_EVALS, ids=[p.stem for p in DRAFT_EVALS])
 def test_eval_draft(path):
-    result = D.evaluate_draft_file(path)
+    result = evaluate_draft_file(path)
     assert result["ok"], result["problems"]
-    facts = D.load_facts(path)
-    comp = D.compose(facts)
+    facts = load_facts(path)
+    comp = compose(facts)
     # Zero fabricated numbers: every digit run in the draft is a digit run of the facts.
     fact_digits = set(re.findall(r"\d+", " ".join(facts.texts())))
     assert set(re.findall(r"\d+", comp.text)) <= fact_digits
-    lo, hi = D.LENGTH_BOUNDS[facts.effective_format]
+    lo, hi = LENGTH_BOUNDS[facts.effective_format]
     assert lo <= comp.words <= hi
 
 
@@ -165,13 +183,12 @@ def test_eval_draft(path):
 
 def test_template_wording_states_no_fact():
     """Connecting phrases contain no digits, number words, dates, time spans or capitalised names."""
-    from assistant.factguard import _EXPERIENCE_RES
-
-    names = list(D.SPECIALTY_NAMES.values())
-    experience = {w for w in D.TEMPLATE_VOCABULARY if any(rx.match(w) for rx in _EXPERIENCE_RES.values())}
+    names = list(specialty_names().values())
+    vocabulary = template_vocabulary()
+    experience = {w for w in vocabulary if any(rx.match(w) for rx in lexicon().experience_res.values())}
     assert experience <= {"residency", "families", "visa"}, experience  # the only experience words templates use
-    allowed = (D.TEMPLATE_VOCABULARY - experience) | {"residency", "families", "visa"}
-    strings = [s.format(sp="medical genetics", theme=D.SPECIALTY_THEMES["medical-genetics"]) for s in D._template_strings()]
+    allowed = (vocabulary - experience) | {"residency", "families", "visa"}
+    strings = [s.format(sp="medical genetics", theme=templates().themes["medical-genetics"]) for s in template_strings()]
     for s in strings:
         if not s.strip():
             continue
@@ -183,11 +200,11 @@ def test_template_wording_states_no_fact():
 
 
 def test_a_template_that_invented_a_fact_would_be_withheld(monkeypatch):
-    spec = D.KIND_SPECS["gap"]
-    bad = D.KindSpec(**{**spec.__dict__, "link": "I scored 250 at Harvard before residency in {sp}."})
-    monkeypatch.setitem(D.KIND_SPECS, "gap", bad)
+    spec = kind_specs()["gap"]
+    bad = KindSpec(**{**spec.__dict__, "link": "I scored 250 at Harvard before residency in {sp}."})
+    monkeypatch.setitem(kind_specs(), "gap", bad)
     with pytest.raises(FactGuardError) as err:
-        D.draft({"kind": "gap", "specialty": "radiology", "what": "I was away from medicine."}, with_advice=False)
+        draft({"kind": "gap", "specialty": "radiology", "what": "I was away from medicine."}, with_advice=False)
     assert "250" in str(err.value) and "Harvard" in str(err.value) and "\n" not in str(err.value)
 
 
@@ -195,40 +212,41 @@ def test_a_template_that_invented_a_fact_would_be_withheld(monkeypatch):
 
 
 def _all_rules():
-    rules = [r for v in D.KIND_RULES.values() for r in v] + [r for v in D.FORMAT_RULES.values() for r in v]
-    rules += [D.RULE_LINK_DR, D.RULE_LINK_MG, D.RULE_CONSISTENT] + [w[2] for w in D.WORDING_WARNINGS]
+    tables = draft_rules()
+    rules = [r for v in tables.kinds.values() for r in v] + [r for v in tables.formats.values() for r in v]
+    rules += [link_rule("radiology"), link_rule("medical-genetics"), tables.consistency] + [w[2] for w in tables.wording_warnings]
     return list(dict.fromkeys(rules))
 
 
 @pytest.mark.parametrize("rule", _all_rules(), ids=lambda r: r.quote[:40])
 def test_every_checklist_item_is_traceable_to_guide_text(rule):
     doc = (PROJECT_DIR / "corpus" / f"{rule.source}.txt").read_text(encoding="utf-8")
-    assert D._norm_for_match(rule.quote) in D._norm_for_match(doc)
+    assert norm_for_match(rule.quote) in norm_for_match(doc)
     assert rule.item and rule.specialty in (None, "medical-genetics", "radiology")
 
 
-@pytest.mark.parametrize("kind", D.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("specialty", ["medical-genetics", "radiology"])
 def test_each_kind_has_a_checklist_for_each_specialty(kind, specialty):
-    facts = D.parse_facts({"kind": kind, "specialty": specialty, "what": "Something happened."})
-    rules = D.rules_for(facts)
+    facts = parse_facts({"kind": kind, "specialty": specialty, "what": "Something happened."})
+    rules = rules_for(facts)
     assert len(rules) >= 4
     assert all(r.applies(specialty, None) for r in rules)
-    kind_rules = [r for r in rules if r in D.KIND_RULES[kind]]
+    kind_rules = [r for r in rules if r in draft_rules().kinds[kind]]
     assert len(kind_rules) >= 3
 
 
 def test_wording_the_guides_warn_against_is_flagged_not_rewritten():
-    facts = D.parse_facts({"kind": "gap", "specialty": "radiology", "what": "I took time off for personal reasons.",
+    facts = parse_facts({"kind": "gap", "specialty": "radiology", "what": "I took time off for personal reasons.",
                            "context": "Honestly the exam was unfair."})
-    warnings = D.wording_warnings(facts)
+    warnings = wording_warnings(facts)
     assert {w["field"] for w in warnings} == {"what", "context"}
     assert any("personal reasons" in w["quote"] for w in warnings)
-    assert "I took time off for personal reasons." in D.compose(facts).text
+    assert "I took time off for personal reasons." in compose(facts).text
 
 
 def test_a_format_outside_the_guides_placement_gets_a_note():
-    result = D.draft({"kind": "visa", "specialty": "radiology", "format": "personal-statement",
+    result = draft({"kind": "visa", "specialty": "radiology", "format": "personal-statement",
                       "what": "My visa was denied once."}, with_advice=False)
     assert "interview" in result.note and result.where == ["interview"]
 
@@ -256,56 +274,56 @@ def test_a_format_outside_the_guides_placement_gets_a_note():
         ({"kind": "gap", "specialty": "radiology", "what": "I graduated in 1890."}, "year 1890"),
         ({"kind": "visa", "specialty": "radiology", "audience": "us-img", "what": "x"}, "US citizen needs no visa"),
         ({"kind": "why-specialty", "specialty": "radiology", "what": "x", "format": "eras-additional-info"}, "not an ERAS"),
-        ({"kind": "gap", "specialty": "radiology", "what": "x" * (D.MAX_FIELD_CHARS + 1)}, "too long"),
+        ({"kind": "gap", "specialty": "radiology", "what": "x" * (MAX_FIELD_CHARS + 1)}, "too long"),
         (["gap"], "expected a JSON object"),
     ],
 )
 def test_bad_facts_raise_one_line_input_error(data, needle):
     with pytest.raises(InputError) as err:
-        D.parse_facts(data)
+        parse_facts(data)
     msg = str(err.value)
     assert needle in msg, msg
     assert "\n" not in msg and msg.startswith("invalid facts")
     with pytest.raises(InputError):
-        D.draft(data, with_advice=False)
+        draft(data, with_advice=False)
 
 
 def test_plausible_numbers_are_accepted():
-    facts = D.parse_facts({"kind": "low-score", "specialty": "medical-genetics", "what": "I scored 212 on Step 2 CK in 2023 after 300 hours of review."})
-    assert "212" in D.compose(facts).text
+    facts = parse_facts({"kind": "low-score", "specialty": "medical-genetics", "what": "I scored 212 on Step 2 CK in 2023 after 300 hours of review."})
+    assert "212" in compose(facts).text
 
 
 def test_bad_facts_files(tmp_path):
     missing = tmp_path / "nope.json"
     with pytest.raises(InputError, match="not found"):
-        D.load_facts(missing)
+        load_facts(missing)
     broken = tmp_path / "broken.json"
     broken.write_text('{"kind": "gap", "what": ', encoding="utf-8")
     with pytest.raises(InputError) as err:
-        D.load_facts(broken)
+        load_facts(broken)
     assert "not valid JSON" in str(err.value) and "line 1" in str(err.value)
     empty = tmp_path / "empty.json"
     empty.write_text("  ", encoding="utf-8")
     with pytest.raises(InputError, match="empty"):
-        D.load_facts(empty)
+        load_facts(empty)
     latin = tmp_path / "latin.json"
     latin.write_bytes('{"what": "caf\xe9"}'.encode("latin-1"))
     with pytest.raises(InputError, match="UTF-8"):
-        D.load_facts(latin)
+        load_facts(latin)
     array = tmp_path / "array.json"
     array.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(InputError, match="JSON object"):
-        D.load_facts(array)
+        load_facts(array)
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"kind": "gap", "specialty": "radiology", "what": "x"}), encoding="utf-8")
-    assert D.load_facts(good, {"format": "interview", "what": None}).format == "interview"
+    assert load_facts(good, {"format": "interview", "what": None}).format == "interview"
 
 
 # --------------------------------------------------------------------------- advice from the index
 
 
 def test_draft_cites_the_passages_whose_advice_it_applied(retriever):
-    result = D.draft(D.load_facts(PROJECT_DIR / "evals/drafts/exam-failure-step1-radiology-ps.json"), retriever=retriever)
+    result = draft(load_facts(PROJECT_DIR / "evals/drafts/exam-failure-step1-radiology-ps.json"), retriever=retriever)
     assert result.advice, result.note
     assert [c.n for c in result.advice] == list(range(1, len(result.advice) + 1))
     assert len({(c.source, c.section, c.text) for c in result.advice}) == len(result.advice)
@@ -315,17 +333,17 @@ def test_draft_cites_the_passages_whose_advice_it_applied(retriever):
     for item in cited:
         c = by_n[item["citation"]]
         assert c.source == item["source"]
-        quote = D._norm_for_match(item["quote"])
-        assert quote in D._norm_for_match(c.text) or quote in D._norm_for_match(c.section)
+        quote = norm_for_match(item["quote"])
+        assert quote in norm_for_match(c.text) or quote in norm_for_match(c.section)
     data = result.to_json()
     assert set(data) >= {"text", "missing", "advice", "checklist"} and data["advice"][0]["n"] == 1
     json.dumps(data)
 
 
-@pytest.mark.parametrize("kind", D.KINDS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_finds_cited_advice(kind, retriever):
     facts = {"kind": kind, "specialty": "medical-genetics", "audience": "us-img" if kind != "visa" else "non-us-img", "what": "Something happened."}
-    result = D.draft(facts, retriever=retriever)
+    result = draft(facts, retriever=retriever)
     assert result.advice and all(item["citation"] for item in result.checklist)
 
 
@@ -334,7 +352,7 @@ def test_without_an_index_the_draft_still_comes_with_a_checklist(tmp_path):
     from assistant.retrieval import Retriever
 
     empty = Retriever(get_settings(home=tmp_path / "empty-home"))
-    result = D.draft({"kind": "gap", "specialty": "radiology", "what": "I was away."}, retriever=empty)
+    result = draft({"kind": "gap", "specialty": "radiology", "what": "I was away."}, retriever=empty)
     assert result.advice == [] and result.checklist and "advisor ingest" in result.note
 
 
@@ -351,10 +369,10 @@ EVAL_PS = PROJECT_DIR / "evals/drafts/exam-failure-step1-radiology-ps.json"
 
 
 def test_a_polish_that_invents_a_score_is_rejected_and_the_template_returned():
-    facts = D.load_facts(EVAL_PS)
-    template = D.compose(facts).text
+    facts = load_facts(EVAL_PS)
+    template = compose(facts).text
     invented = template.replace("247", "262")
-    result = D.draft(facts, model=_fake(invented), with_advice=False)
+    result = draft(facts, model=_fake(invented), with_advice=False)
     assert result.polished is False and result.text == template
     assert any(v["kind"] == "number" and v["token"] == "262" for v in result.guard)
     assert "fact guard" in result.note
@@ -365,37 +383,37 @@ def test_a_polish_that_invents_a_score_is_rejected_and_the_template_returned():
 @pytest.mark.parametrize("addition, token", [(" I later rotated at Johns Hopkins Hospital.", "Johns Hopkins Hospital"),
                                              (" Dr. Patel mentored me.", "Patel"), (" In August 2023 I matched.", "August")])
 def test_a_polish_that_invents_a_name_institution_or_date_is_rejected(addition, token):
-    facts = D.load_facts(EVAL_PS)
-    template = D.compose(facts).text
-    result = D.draft(facts, model=_fake(template[:-200] + addition), with_advice=False)
+    facts = load_facts(EVAL_PS)
+    template = compose(facts).text
+    result = draft(facts, model=_fake(template[:-200] + addition), with_advice=False)
     assert result.polished is False and result.text == template
     assert any(v["token"] == token for v in result.guard), result.guard
 
 
 def test_a_faithful_polish_is_used():
-    facts = D.load_facts(EVAL_PS)
-    template = D.compose(facts).text
+    facts = load_facts(EVAL_PS)
+    template = compose(facts).text
     reworded = "Here is the rewritten paragraph: " + template.replace("Looking back, I learned that", "In hindsight, I see that").replace("As a result,", "Because of these changes,")
-    result = D.draft(facts, model=_fake(reworded), with_advice=False)
+    result = draft(facts, model=_fake(reworded), with_advice=False)
     assert result.polished is True, result.note
     assert result.text.startswith("I failed USMLE Step 1") and "In hindsight" in result.text
-    assert check(result.text, facts.texts(), D.compose(facts).vocabulary).ok
+    assert check(result.text, facts.texts(), compose(facts).vocabulary).ok
 
 
 def test_a_polish_that_drops_placeholders_or_facts_is_rejected():
-    facts = D.load_facts(PROJECT_DIR / "evals/drafts/exam-failure-missing-changes-eras.json")
-    template = D.compose(facts).text
-    no_placeholders = D.PLACEHOLDER_RE.sub("", template)
-    result = D.draft(facts, model=_fake(no_placeholders), with_advice=False)
+    facts = load_facts(PROJECT_DIR / "evals/drafts/exam-failure-missing-changes-eras.json")
+    template = compose(facts).text
+    no_placeholders = PLACEHOLDER_RE.sub("", template)
+    result = draft(facts, model=_fake(no_placeholders), with_advice=False)
     assert result.polished is False and "placeholder" in result.note
-    facts = D.load_facts(EVAL_PS)
-    result = D.draft(facts, model=_fake("I failed USMLE Step 1 and I take responsibility for what happened."), with_advice=False)
+    facts = load_facts(EVAL_PS)
+    result = draft(facts, model=_fake("I failed USMLE Step 1 and I take responsibility for what happened."), with_advice=False)
     assert result.polished is False and "dropped facts" in result.note
 
 
 def test_an_unusable_backend_spec_is_a_one_line_error():
     with pytest.raises(AdvisorError) as err:
-        D.draft({"kind": "gap", "specialty": "radiology", "what": "x"}, llm="nonsense:model", with_advice=False)
+        draft({"kind": "gap", "specialty": "radiology", "what": "x"}, llm="nonsense:model", with_advice=False)
     assert "\n" not in str(err.value)
 
 
@@ -405,15 +423,15 @@ def test_llm_polish_with_real_inference():
     from assistant.llm import get_chat_model, smollm2_path
 
     spec = f"llamacpp:{smollm2_path()}"
-    facts = D.load_facts(EVAL_PS)
-    comp = D.compose(facts)
-    outcome = D.polish(comp, facts, get_chat_model(spec))
+    facts = load_facts(EVAL_PS)
+    comp = compose(facts)
+    outcome = polish(comp, facts, get_chat_model(spec))
     assert isinstance(outcome.raw, str) and outcome.raw.strip()  # the model generated text
     if outcome.text is not None:
         assert check(outcome.text, facts.texts(), comp.vocabulary).ok and not lost_facts(outcome.text, comp.text)
     else:
         assert outcome.reasons
-    result = D.draft(facts, llm=spec, with_advice=False)
+    result = draft(facts, llm=spec, with_advice=False)
     assert result.backend == "llamacpp"
     assert check(result.text, facts.texts(), comp.vocabulary).ok
     if result.polished:

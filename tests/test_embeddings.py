@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant import embeddings
-from assistant.embeddings import DIM, Embedder, OnnxEngine, get_embedder, onnx_path
+from assistant.store import engines
+from assistant.store.embeddings import Embedder, get_embedder
+from assistant.store.engines import DIM, OnnxEngine, onnx_path
 
 QUESTIONS = [
     "I failed Step 1; can I still match into radiology?",
@@ -24,9 +25,9 @@ QUESTIONS = [
 def passages():
     """About a dozen real guide passages of every length (short headings to long paragraphs)."""
     from assistant.config import get_settings
-    from assistant.corpus import discover, load_document, load_manifest
+    from assistant.ingestion.corpus import discover, load_document, load_manifest
 
-    from assistant.chunking import chunk_document
+    from assistant.ingestion.chunking import chunk_document
 
     corpus = get_settings().corpus_dir
     manifest = load_manifest(corpus)
@@ -39,7 +40,7 @@ def passages():
 @pytest.fixture(scope="module")
 def onnx_engine():
     if not onnx_path().exists():
-        embeddings.export_onnx()
+        engines.export_onnx()
     return OnnxEngine(onnx_path())
 
 
@@ -48,8 +49,8 @@ def reference_vectors(passages):
     """The reference: sentence-transformers (torch) on the packaged model, as a tutorial would run it."""
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(embeddings.model_dir()), device="cpu", local_files_only=True)
-    model.max_seq_length = embeddings.MAX_SEQ
+    model = SentenceTransformer(str(engines.model_dir()), device="cpu", local_files_only=True)
+    model.max_seq_length = engines.MAX_SEQ
     texts = passages + QUESTIONS
     return texts, np.asarray(model.encode(texts, normalize_embeddings=True, convert_to_numpy=True), dtype=np.float32)
 

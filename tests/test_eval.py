@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from assistant.evaluation import Case, abstention_scores, answer_metrics, check, fact_recall, load_dataset, retrieval_scores
+from assistant.evaluation.dataset import Case, load_dataset
+from assistant.evaluation.metrics import abstention_scores, answer_metrics, fact_recall, retrieval_scores
+from assistant.evaluation.runner import check
 from assistant.errors import InputError
 from assistant.schemas import Answer, Citation
 from tests.conftest import run_cli

@@ -1,4 +1,4 @@
-"""Tests for assistant.factguard: every invented number, date, name or institution is caught; real facts pass."""
+"""Tests for assistant.writing.factguard: every invented number, date, name or institution is caught; real facts pass."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import AdvisorError
-from assistant.factguard import FactGuardError, check, content_recall, enforce, key_facts, lost_facts
+from assistant.writing.factguard import FactGuardError, check, content_recall, enforce, key_facts, lost_facts
 
 FACTS = [
     "I failed Step 1 on my first attempt in June 2021.",

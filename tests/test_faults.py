@@ -38,9 +38,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant.corpus import load_document, read_raw
+from assistant.ingestion.corpus import load_document, read_raw
 from assistant.errors import DocumentError, InputError
-from assistant.evaluation import GOLD, load_dataset
+from assistant.evaluation.dataset import GOLD, load_dataset
 from tests.conftest import ADVISOR, ROOT, run_cli
 from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, PROJECT_DIR, ingested_home, serve, server_env
 
@@ -92,7 +92,7 @@ def answers(settings) -> str:
 @pytest.fixture()
 def home(fresh_home):
     """A built index of the bundled corpus in a temporary home (vectors from the session cache)."""
-    from assistant.index import ingest
+    from assistant.ingestion.pipeline import ingest
 
     ingest(settings=fresh_home)
     return fresh_home
@@ -322,7 +322,7 @@ def test_corrupt_embedding_cache_is_moved_aside_and_rebuilt(home):
     ],
 )
 def test_damaged_generation_file_is_named_and_plain_ingest_repairs_it(home, target, content, needle):
-    from assistant.index import IndexState
+    from assistant.store.state import IndexState
 
     before = answers(home)
     gdir = IndexState.read(home).gen_dir(home)
@@ -412,7 +412,7 @@ def test_full_disk_during_ingest_is_named_and_loses_nothing(home, tmp_path):
 
 
 def test_ask_writes_nothing_outside_the_home_and_queues_no_telemetry(home, tmp_path):
-    from assistant.embeddings import model_cache_dir
+    from assistant.store.engines import model_cache_dir
 
     fake_home = tmp_path / "user-home"
     tmp = tmp_path / "tmp"
@@ -685,7 +685,7 @@ def test_bytes_that_only_start_like_a_bom_keep_todays_error(tmp_path, name, data
 
 
 def test_utf16_guide_is_found_after_ingest(fresh_home, tmp_path):
-    from assistant.index import ingest
+    from assistant.ingestion.pipeline import ingest
     from assistant.retrieval import get_retriever
 
     guide = tmp_path / "mine" / "img-pediatrics-roadmap.txt"

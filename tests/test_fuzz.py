@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.errors import AdvisorError
-from tests.conftest import ROOT, record_figure, run_cli
+from tests.conftest import record_figure, run_cli
 
 pytestmark = pytest.mark.timeout(300)  # bounded, whatever the machine
 
@@ -221,7 +221,7 @@ def _cli(capsys, argv: list[str]) -> int:
        specialty=mostly(st.none() | st.sampled_from(["radiology", "medical genetics"]), TEXT | PYV, 8),
        history=mostly(st.none() | st.lists(TEXT, max_size=2), st.lists(TEXT | PYV, max_size=3) | PYV, 8))
 def test_ask_api(home, q, audience, specialty, history):
-    from assistant.answer import ask
+    from assistant.answering import ask
 
     FUZZED["questions (API)"] += 1
     ans = _api(ask, q, audience=audience, specialty=specialty, history=history, settings=home)
@@ -245,7 +245,7 @@ def test_search_api(home, q, k, strict, audience, specialty):
 @fuzz(200)
 @given(facts=mostly(FACTS, PYV, 9))
 def test_draft_api(home, facts):
-    from assistant.draft import draft
+    from assistant.writing.draft import draft
 
     FUZZED["facts (API)"] += 1
     res = _api(draft, facts, llm="extractive", settings=home)
@@ -256,7 +256,7 @@ def test_draft_api(home, facts):
 @fuzz(200)
 @given(profile=mostly(PROFILE, PYV, 9))
 def test_audit_api(home, profile):
-    from assistant.audit import audit
+    from assistant.writing.audit import audit
 
     FUZZED["profiles (API)"] += 1
     res = _api(audit, profile, settings=home)
@@ -267,9 +267,9 @@ def test_audit_api(home, profile):
 @fuzz(150)
 @given(data=file_bytes(BATCH_LINE, lines=True) | file_bytes(FACTS) | file_bytes(PROFILE))
 def test_file_readers(scratch, data):
-    from assistant.audit import load_profile
-    from assistant.cli_index import read_batch
-    from assistant.draft import load_facts
+    from assistant.cli.index import read_batch
+    from assistant.writing.facts import load_facts
+    from assistant.writing.profile import load_profile
 
     FUZZED["files (x3 readers)"] += 1
     f = scratch / "input.json"

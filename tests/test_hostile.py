@@ -30,11 +30,13 @@ import unicodedata
 
 import pytest
 
-from assistant.answer import ask
-from assistant.answer_llm import MAX_PASSAGES, build_prompt, chain_inputs, check_answer, format_passages
-from assistant.index import IndexState, ingest, library
+from assistant.answering import ask
+from assistant.answering.llm_answer import MAX_PASSAGES, build_prompt, chain_inputs, check_answer, format_passages
+from assistant.store.state import IndexState
+from assistant.ingestion.pipeline import ingest, library
 from assistant.schemas import Hit
-from assistant.verify import normalize, split_sentences, strip_citations
+from assistant.answering.claims import strip_citations
+from assistant.text import normalize, split_sentences
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.timeout(300)  # bounded, whatever the machine
@@ -158,7 +160,7 @@ def test_passages_cannot_close_the_delimiter():
 
 
 def test_prompt_marks_passages_as_data(hostile_home):
-    from assistant.answer import prepare
+    from assistant.answering.prepared import prepare
 
     p = prepare("How far ahead should I book a Zanzibar elective?", settings=hostile_home)
     assert any(h.source == SOURCE for h in p.hits[:MAX_PASSAGES])
@@ -209,7 +211,7 @@ def test_llm_answer_end_to_end_keeps_injection_out(hostile_home, monkeypatch):
     """A model that obeys the injection: its sentences the cited passages do not state are removed and reported."""
     import assistant.llm
 
-    from assistant.answer import prepare
+    from assistant.answering.prepared import prepare
 
     q = "How far ahead should I book a Zanzibar elective?"
     hits = prepare(q, settings=hostile_home).hits[:MAX_PASSAGES]

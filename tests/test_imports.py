@@ -24,7 +24,7 @@ PROBE = r"""
 import json, sys
 from assistant.cli import main
 code = main(sys.argv[1:])
-from assistant.embeddings import get_embedder
+from assistant.store import get_embedder
 from assistant.config import get_settings
 emb = get_embedder(get_settings().cache_dir)
 tops = sorted({m.split(".")[0] for m in sys.modules})
@@ -34,7 +34,7 @@ sys.stderr.write("\nPROBE " + json.dumps({"code": code, "modules": tops, "engine
 
 @pytest.fixture(scope="module")
 def onnx_ready():
-    from assistant.embeddings import export_onnx, onnx_path
+    from assistant.store.engines import export_onnx, onnx_path
 
     if not onnx_path().exists():  # normally made by `advisor setup` (make install)
         export_onnx()

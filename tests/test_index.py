@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from assistant.errors import IndexMissingError, InputError
-from assistant.index import IndexState, ingest, library, remove
+from assistant.store.state import IndexState
+from assistant.ingestion.pipeline import ingest, library, remove
 from assistant.retrieval import Retriever
 from tests.conftest import ROOT, run_cli
 

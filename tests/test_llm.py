@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import llm
+import assistant.llm as llm
 from assistant.errors import BackendError
 
 try:  # `python -m pytest` from the checkout, or tests/ as a package

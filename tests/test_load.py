@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.index import IndexState, ingest
+from assistant.store.state import IndexState
+from assistant.ingestion.pipeline import ingest
 from assistant.retrieval import Retriever
 from tests.conftest import ROOT, record_figure
 

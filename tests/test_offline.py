@@ -199,14 +199,14 @@ def test_privacy_switches_are_forced_on(monkeypatch):
 
 def test_chroma_telemetry_is_off(tmp_path):
     from assistant.config import get_settings
-    from assistant.index import chroma_client
+    from assistant.store.chroma import chroma_client
 
     client = chroma_client(get_settings(home=tmp_path / "home"))
     assert client.get_settings().anonymized_telemetry is False
 
 
 def test_gradio_analytics_are_off(built_home):
-    from assistant.ui import build_app
+    from assistant.ui.app import build_app
 
     app = build_app(settings=built_home, llm="extractive")
     assert app.analytics_enabled is False
@@ -245,7 +245,7 @@ def test_cli_ask_says_when_the_backend_is_remote(built_home, capsys, monkeypatch
 
 def test_ui_says_when_the_backend_is_remote(built_home, capsys, monkeypatch, no_outbound):
     from assistant.llm import describe_backend
-    from assistant.ui import header_html
+    from assistant.ui.app import header_html
 
     assert describe_backend(REMOTE)["local"] is False
     assert describe_backend("openai:m@http://127.0.0.1:8080/v1")["local"] is True

@@ -28,7 +28,7 @@ def test_profile_boost_prefers_matching_guides_but_keeps_general_advice(built_ho
 def test_langchain_retriever(built_home):
     from langchain_core.documents import Document
 
-    from assistant.langchain_retriever import HybridRetriever
+    from assistant.retrieval.langchain import HybridRetriever
 
     docs = HybridRetriever(k=3, audience="us-img", settings=built_home).invoke("How do I find IMG-friendly genetics programs?")
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)

@@ -305,7 +305,7 @@ def test_failed_backend_shows_one_line_error(browser, home, tmp_path):
 
 
 def test_evals_tab_shows_report_and_charts(browser, server, home):
-    from assistant.evaluation import write_report
+    from assistant.evaluation.report import write_report
 
     p = Page(browser, server)
     try:

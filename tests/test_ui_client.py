@@ -20,7 +20,8 @@ try:
 except ImportError:  # pytest's rootdir-relative import of tests/
     from ui_server import PROJECT_DIR, ingested_home, serve, server_env, server_log
 
-from assistant.cli_serve import host_warning, is_loopback, parse_auth
+from assistant.cli.serve import host_warning, parse_auth
+from assistant.net import is_loopback
 from assistant.errors import InputError
 
 PROFILE = PROJECT_DIR / "evals" / "profiles" / "non-us-genetics-step1-failure-gap.json"

@@ -57,7 +57,7 @@ def ingested_home(path: Path, seed_cache: Path | None = None) -> Path:
     seconds but are otherwise built from scratch.
     """
     from assistant.config import get_settings
-    from assistant.index import ingest
+    from assistant.ingestion.pipeline import ingest
 
     settings = get_settings(home=path)
     path.mkdir(parents=True, exist_ok=True)

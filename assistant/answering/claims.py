@@ -1,0 +1,71 @@
+"""Claim checks: is a sentence supported by the passages it cites? Offline, no judge model.
+
+Used on every sentence an LLM writes (unsupported ones are removed and listed)
+and by the eval suite's faithfulness and citation-correctness metrics.
+
+The support score of a sentence against a passage is the best, over the
+passage's sentences, of a lexical score (share of the sentence's content words,
+stemmed, found in the passage sentence) blended with the embedding cosine of the
+two. A sentence that states a number the passage does not contain is never
+supported: invented figures are the most harmful error for applicants.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.text import normalize, split_sentences, tokenize
+from assistant.tuning import SUPPORT_THRESHOLD
+
+_CITE = re.compile(r"\s*\[(\d{1,2})\]")
+_NUM = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def citations_in(sentence: str) -> list[int]:
+    return [int(n) for n in _CITE.findall(sentence)]
+
+
+def strip_citations(sentence: str) -> str:
+    return _CITE.sub("", sentence).strip()
+
+
+def numbers_in(text: str) -> set[str]:
+    return set(_NUM.findall(normalize(text)))
+
+
+def lexical_support(sentence: str, passage_sentence: str) -> float:
+    a = set(tokenize(sentence))
+    if not a:
+        return 1.0
+    b = set(tokenize(passage_sentence))
+    return len(a & b) / len(a)
+
+
+@dataclass
+class Support:
+    score: float
+    best: str  # the passage sentence that supports it best
+    numbers_ok: bool
+
+
+def support(sentence: str, passages: list[str], embed=None) -> Support:
+    """Best support of ``sentence`` over ``passages``; ``embed(texts) -> vectors`` adds the embedding half."""
+    sent = strip_citations(sentence)
+    units = [u for p in passages for u in split_sentences(p)] or [""]
+    lex = [lexical_support(sent, u) for u in units]
+    scores = lex
+    if embed is not None and sent:
+
+        vecs = embed([sent, *units])
+        cos = (vecs[1:] @ vecs[0]).tolist()
+        scores = [0.6 * lx + 0.4 * max(0.0, c) for lx, c in zip(lex, cos)]
+    i = max(range(len(units)), key=lambda j: scores[j])
+    nums = numbers_in(sent) - {str(n) for n in citations_in(sentence)}
+    passage_nums = set().union(*(numbers_in(p) for p in passages)) if passages else set()
+    numbers_ok = nums <= passage_nums
+    return Support(score=scores[i] if numbers_ok else 0.0, best=units[i], numbers_ok=numbers_ok)
+
+
+def is_supported(sentence: str, passages: list[str], embed=None, threshold: float = SUPPORT_THRESHOLD) -> bool:
+    return support(sentence, passages, embed).score >= threshold

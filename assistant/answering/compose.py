@@ -1,0 +1,336 @@
+"""Extractive composition: an answer made only of sentences quoted from the passages.
+
+The default backend is grounded by construction: every line of its answer is a
+sentence or list item of a cited passage. The passages are cut into units
+(:class:`Unit`; :func:`passage_units` also works out which line introduces
+each list item), each unit is scored against the question, the best
+are picked greedily within a word budget (:func:`compose_extractive`) and laid
+out with ``[n]`` markers (:func:`render`). The weights and budgets are calibrated
+on ``evals/gold.jsonl`` and live in :mod:`assistant.tuning`.
+
+Plain Python on purpose (no LangChain): a cold ``advisor ask`` starts fast.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from assistant.retrieval import get_retriever
+from assistant.schemas import Hit
+from assistant.text import normalize, tokenize
+from assistant.tuning import (
+    FAQ_BONUS,
+    LABEL_WORDS,
+    LIST_ITEMS,
+    MAX_POINTS,
+    MAX_WORDS,
+    MIN_POINT,
+    POOL,
+    W_COST,
+    W_ITEM,
+    W_LEX,
+    W_RANK,
+    W_SIM,
+    W_SPREAD,
+)
+
+_END = (".", "!", "?", ":", ";", "…", '"', "”", ")")
+_ITEM_MARK = re.compile(r"^\s*(?:[-•–]|\d{1,2}[.)])\s+")
+
+
+@dataclass
+class Unit:
+    text: str
+    hit_index: int  # position of the passage in the retrieved list
+    order: int  # position of the sentence in its passage
+    is_item: bool
+    lead_in: str  # the line that introduces this list item ("Programs value:"), if any
+    sim: float = 0.0  # cosine of the question to this unit (from retrieval)
+    score: float = 0.0
+    context: str = ""  # the line(s) above its lead-in (a nested list's outer lead-in or label), for scoring
+
+
+def _key(text: str) -> str:
+    return normalize(text).lower()
+
+
+# ---------------------------------------------------------------- units
+
+
+def passage_units(hit: Hit, hit_index: int) -> list[Unit]:
+    """The passage's sentences and list items, each list item with the line that really introduces it.
+
+    Beyond the chunker's lead-in (the last sentence ending ":" before a list), two list shapes are
+    recognised: an item ending ":" introduces the items after it ("- Reaching out to residents to ask:"
+    then "- Whether the program considers lower scores"), and a short unpunctuated label line
+    introduces the items under it ("Program Size and Structure" then "- Smaller programs ...").
+    An introducing line with nothing after it in the passage (its list is in the next passage) is
+    dropped: it says nothing alone.
+    """
+    sims = hit.unit_sims or []
+    units = [Unit(u["text"], hit_index, u["order"], u["item"], u["lead_in"], sims[k] if k < len(sims) else 0.0) for k, u in enumerate(hit.units)]
+    # the passage line of each unit: short lines are not units, but one ending ":" ("- Track:") still
+    # introduces the items after it
+    lines = [_ITEM_MARK.sub("", line).strip() for line in hit.text.split("\n")]
+    line_of, at = [], 0
+    for u in units:
+        j = next((j for j in range(at, len(lines)) if u.text in lines[j]), at)
+        line_of.append(j)
+        at = j
+    sub, nested, style, prev, base = "", False, None, "", ""
+    for k, u in enumerate(units):
+        nxt = units[k + 1] if k + 1 < len(units) else None
+        skipped = lines[(line_of[k - 1] + 1 if k else 0) : line_of[k]]
+        short_intro = next((l for l in reversed(skipped) if l.endswith(":")), "")
+        if short_intro and u.is_item:
+            sub, nested, style = short_intro, True, None
+        if not u.is_item:
+            sub, nested, base = "", False, ""
+            bare = u.text.rstrip().rstrip("\"”’)")
+            if not bare.endswith(_END) and len(u.text.split()) <= LABEL_WORDS and nxt is not None and nxt.is_item and not nxt.lead_in:
+                sub = base = u.text
+        elif u.text.rstrip().endswith(":"):
+            sub, nested, style = u.text, True, None
+        elif sub:
+            # a sub-list of fragments ends where a full sentence follows (and vice versa), unless the
+            # item before ran on (","): "- Search programs in:", "- Medical Genetics", "- This ensures ..."
+            sentence = u.text.rstrip().endswith((".", "!", "?", "…"))
+            if nested and style is not None and sentence != style and not prev.rstrip().endswith((",", ";")):
+                sub, nested = "", False
+            else:
+                u.context = (base or u.lead_in) if nested else ""
+                u.lead_in = sub
+                if not u.text.rstrip().endswith((",", ";")):
+                    style = sentence if style is None else style
+        prev = u.text
+    if len(units) > 1 and units[-1].text.rstrip().endswith(":"):
+        units.pop()
+    return units
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def _idf(retriever) -> dict[str, float]:
+    """Inverse document frequency of each token over the live library's passages (no index: none)."""
+
+    def build(rows: list[dict]) -> dict[str, float]:
+        df: dict[str, int] = {}
+        for r in rows:
+            for t in set(tokenize(r["text"])):
+                df[t] = df.get(t, 0) + 1
+        n = max(1, len(rows))
+        return {t: math.log(1 + n / c) for t, c in df.items()}
+
+    return retriever.memo("idf", build)
+
+
+def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_match: bool) -> None:
+    """Meaning (cosine) + the question's distinctive words in the unit and its lead-ins + small priors."""
+    q = set(tokenize(question))
+    default = max(idf.values()) if idf else 1.0
+    q_weight = sum(idf.get(t, default) for t in q) or 1.0
+    for u in units:
+        toks = set(tokenize(f"{u.text} {u.lead_in} {u.context}"))
+        overlap = sum(idf.get(t, default) for t in q & toks) / q_weight
+        faq_bonus = FAQ_BONUS if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
+        short_pen = 0.1 if len(u.text.split()) < 5 and not u.lead_in else 0.0
+        u.score = W_SIM * u.sim + W_LEX * overlap + W_RANK * (u.hit_index == 0) + W_ITEM * u.is_item + faq_bonus - short_pen
+
+
+def _faq_match(question: str, hit: Hit) -> bool:
+    head = hit.section.split(" > ")[-1]
+    if not head.endswith("?"):
+        return False
+    a, b = set(tokenize(question)), set(tokenize(head))
+    return bool(a) and len(a & b) / max(1, min(len(a), len(b))) >= 0.5
+
+
+# ---------------------------------------------------------------- selection
+
+
+class _Selection:
+    """The units chosen so far, in the order chosen, and the displayed words they take."""
+
+    def __init__(self, per: list[list[Unit]]):
+        self.per = per  # the units of each passage
+        self.chosen: list[Unit] = []
+        self.seen: set[str] = set()
+        self.on_screen: set[tuple[int, str]] = set()  # (passage, line) already shown: its items need no lead-in
+        self.words = 0
+
+    def items_of(self, u: Unit) -> list[Unit]:
+        return [x for x in self.per[u.hit_index] if x.is_item and x.lead_in == u.text]
+
+    def introduces(self, u: Unit) -> bool:
+        return u.text.rstrip().endswith(":") or bool(self.items_of(u))
+
+    def cost(self, u: Unit) -> int:
+        w = len(u.text.split())
+        if u.is_item and u.lead_in and (u.hit_index, u.lead_in) not in self.on_screen:
+            w += len(u.lead_in.split())
+        return w
+
+    def add(self, u: Unit) -> None:
+        self.words += self.cost(u)
+        self.chosen.append(u)
+        self.seen.add(_key(u.text))
+        self.on_screen.add((u.hit_index, u.text))
+        if u.is_item and u.lead_in:
+            self.on_screen.add((u.hit_index, u.lead_in))
+            self.seen.add(_key(u.lead_in))
+
+    def take(self, u: Unit) -> None:
+        """Add ``u`` and, if it introduces something, what it introduces."""
+        self.add(u)
+        if self.introduces(u):
+            self.bring(u)
+
+    def bring(self, u: Unit, follow: bool = True) -> None:
+        """An introducing line brings what it introduces: its items, else the line after it."""
+        kids = self.items_of(u)
+        if not kids:
+            nxt = [x for x in self.per[u.hit_index] if x.order == u.order + 1]
+            if follow and nxt and _key(nxt[0].text) not in self.seen and self.words + self.cost(nxt[0]) <= MAX_WORDS:
+                self.add(nxt[0])
+                if nxt[0].text.rstrip().endswith(":") or self.items_of(nxt[0]):
+                    self.bring(nxt[0], follow=False)
+            return
+        for x in kids[:LIST_ITEMS]:
+            if _key(x.text) in self.seen:
+                continue
+            if self.words + self.cost(x) > MAX_WORDS:
+                break
+            self.add(x)
+
+    def best_next(self, units: list[Unit]) -> Unit | None:
+        """The unit worth most now: score less its displayed words and the points its passage already gave."""
+        best, best_value = None, 0.0
+        for u in units:
+            if _key(u.text) in self.seen:  # the same sentence in two passages (or twice in a guide) is said once
+                continue
+            c = self.cost(u)
+            if self.words + c > MAX_WORDS:
+                continue
+            value = u.score - W_COST * c - W_SPREAD * sum(1 for x in self.chosen if x.hit_index == u.hit_index)
+            if best is None or value > best_value:
+                best, best_value = u, value
+        return best
+
+
+def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[str, list[int]]:
+    """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used.
+
+    A lead sentence (the FAQ answer when the top passage is a matching FAQ, else the
+    best unit of the top passage), then supporting points from the top POOL passages,
+    best first, while they fit in MAX_WORDS displayed words. Every line is quoted
+    verbatim; a list item is shown under (or after) the line that introduces it, and
+    a chosen introducing line brings its items (or, having none, the line after it).
+    """
+    retriever = retriever or get_retriever()
+    idf = _idf(retriever)
+    pool = hits[:POOL]
+    per = [passage_units(h, i) for i, h in enumerate(pool)]
+    units = [u for us in per for u in us]
+    if not units:
+        return "", []
+    faq = _faq_match(question, pool[0])
+    _score_units(question, units, idf, faq)
+    first = per[0] or units
+    # a matching FAQ's answer opens with the direct answer ("Yes, it is possible, ..."): lead with it
+    lead = min(first, key=lambda u: u.order) if faq else max(first, key=lambda u: u.score)
+    sel = _Selection(per)
+    sel.take(lead)
+    while len(sel.chosen) <= MAX_POINTS:
+        best = sel.best_next(units)
+        if best is None or best.score < MIN_POINT:
+            break
+        sel.take(best)
+    return render(lead, sel.chosen)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _joined(u: Unit) -> str:
+    """A list item shown without its introducing line: "Programs value: strong letters"."""
+    if not (u.is_item and u.lead_in):
+        return u.text
+    word = re.match(r"[A-Za-z]+", u.text)
+    second = u.text[len(word.group()) :].split()[:1] if word else []
+    lower = word and (word.group() == "A" or (len(word.group()) > 1 and word.group()[1:].islower()))
+    lower = lower and not (second and second[0][:1].isupper())  # "Medical Genetics and Genomics" is a name
+    text = u.text[0].lower() + u.text[1:] if lower else u.text
+    return f"{u.lead_in.rstrip(':')}: {text}"  # "Programs value: strong letters", "Use: NRMP data"
+
+
+def _layout(lead: Unit, chosen: list[Unit]) -> tuple[dict[int, list[Unit]], list[tuple[tuple, str, object]]]:
+    """Where each chosen unit goes: under a chosen parent line (``children``), or a top-level entry.
+
+    Entries are ``(sort key, "line", unit)`` or ``(sort key, "list", [items of one unchosen lead-in])``.
+    """
+    by_line = {(u.hit_index, u.text): u for u in chosen}
+    lead_list = (lead.hit_index, lead.lead_in) if lead.is_item and lead.lead_in else None
+    children: dict[int, list[Unit]] = {}
+    groups: dict[tuple[int, str], list[Unit]] = {}
+    entries: list[tuple[tuple, str, object]] = []
+    for u in sorted((u for u in chosen if u is not lead), key=lambda u: (u.hit_index, u.order)):
+        key = (u.hit_index, u.lead_in)
+        parent = by_line.get(key) if u.is_item and u.lead_in else None
+        if parent is not None:
+            children.setdefault(id(parent), []).append(u)
+        elif u.is_item and u.lead_in and key != lead_list:
+            if key not in groups:
+                groups[key] = []
+                entries.append(((u.hit_index, u.order), "list", groups[key]))
+            groups[key].append(u)
+        else:  # a sentence, or another item of the lead's own list (shown right after the lead)
+            entries.append(((-1, u.order) if key == lead_list else (u.hit_index, u.order), "line", u))
+    return children, entries
+
+
+def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
+    """The lead line, then bullets in passage order; items nest under their introducing line.
+
+    An item whose introducing line was not chosen is shown as "Lead-in: item", or, when
+    several of its items were chosen, under the introducing line quoted once.
+    """
+    used: list[int] = []
+
+    def mark(u: Unit) -> str:
+        if u.hit_index not in used:
+            used.append(u.hit_index)
+        return f"[{u.hit_index + 1}]"
+
+    children, entries = _layout(lead, chosen)
+    lines = [f"{as_sentence(_joined(lead))} {mark(lead)}"]
+
+    def emit(u: Unit, depth: int, text: str | None = None) -> None:
+        lines.append(f"{'  ' * depth}- {as_sentence(text or u.text)} {mark(u)}")
+        for k in children.get(id(u), []):
+            emit(k, depth + 1)
+
+    for k in children.get(id(lead), []):  # the lead introduces a list: its items are the first bullets
+        emit(k, 0)
+    for _, kind, x in sorted(entries, key=lambda e: e[0]):
+        if kind == "line":
+            emit(x, 0)
+        elif len(x) == 1:
+            emit(x[0], 0, _joined(x[0]))
+        else:
+            lines.append(f"- {as_sentence(x[0].lead_in)} {mark(x[0])}")
+            for u in x:
+                emit(u, 1)
+    return "\n".join(lines), used
+
+
+def as_sentence(text: str) -> str:
+    """``text`` as a displayed sentence: capitalised, a trailing "," or ";" dropped, a full stop added."""
+    t = text.strip()
+    if t.endswith((",", ";")):  # a list item that ran on into the next one ("Complete coverage at least once,")
+        t = t[:-1].rstrip()
+    if t and t[-1] not in ".!?:…\"”)":
+        t += "."
+    return t[0].upper() + t[1:] if t else t

@@ -1,0 +1,46 @@
+"""The default ``extractive`` backend: a :class:`~assistant.answering.prepared.Prepared` question to an Answer.
+
+Puts together the pieces that make an extractive answer: the composed quotes
+(:mod:`assistant.answering.compose`), both sides of a conflict between guides
+(:mod:`assistant.answering.conflicts`) and the renumbered citations
+(:mod:`assistant.answering.citations`). Its own module because the LLM backend
+falls back to it when none of the model's sentences is supported.
+"""
+
+from __future__ import annotations
+
+from assistant.answering.citations import NOTE, renumber
+from assistant.answering.compose import as_sentence, compose_extractive
+from assistant.answering.conflicts import find_conflicts
+from assistant.answering.prepared import Prepared, abstained
+from assistant.config import Settings, get_settings
+from assistant.retrieval import get_retriever
+from assistant.schemas import Answer
+
+
+def _with_conflicts(text: str, conflicts: list[dict]) -> str:
+    """Both statements of a conflict with their sources, instead of picking one; the composed answer after."""
+    c = conflicts[0]
+    lines = ["The guides disagree on this; here is what each says:"]
+    for st in c["statements"]:
+        lines.append(f"- {as_sentence(st['text'])} [{st['hit'] + 1}]")
+    return "\n".join(lines) + ("\n\nMore from the guides:\n" + text if text else "")
+
+
+def answer_extractive(p: Prepared, settings: Settings | None = None) -> Answer:
+    if not p.in_scope:
+        return abstained(p, "extractive")
+    retriever = get_retriever(settings or get_settings())
+    conflicts = find_conflicts(p.standalone, p.hits)
+    text, _ = compose_extractive(p.standalone, p.hits, retriever)
+    if conflicts:
+        text = _with_conflicts(text, conflicts)
+    if not text:
+        return abstained(p, "extractive")
+    text, cites = renumber(text, [], p.hits)
+    by_source = {c.source: c.n for c in cites}
+    conflicts_out = [
+        {"topic": c["topic"], "statements": [{"n": by_source.get(s["source"]), "source": s["source"], "text": s["text"]} for s in c["statements"]]}
+        for c in conflicts
+    ]
+    return Answer(answer=text, citations=cites, abstained=False, conflicts=conflicts_out, note=NOTE, backend="extractive", question=p.standalone)
