@@ -42,7 +42,7 @@ from assistant.ingestion.corpus import load_document, read_raw
 from assistant.errors import DocumentError, InputError
 from assistant.evaluation.dataset import GOLD, load_dataset
 from tests.conftest import ADVISOR, ROOT, run_cli
-from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, PROJECT_DIR, ingested_home, serve, server_env
+from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, PROJECT_DIR, choose_upload, ingested_home, serve, server_env
 
 QUESTION = "How do I explain a gap after graduation?"
 ADDED_GUIDE = """Pediatrics Residency Notes for IMGs
@@ -899,15 +899,7 @@ def test_browser_upload_works_and_leaves_no_temp_copy(server, ui_home, system_tm
             page.goto(server + "/", timeout=60_000)
             page.get_by_role("tab", name="Library", exact=True).click()
             page.wait_for_selector("#library-table", timeout=60_000)
-            shown = f"() => document.querySelector('#upload').innerText.includes({guide.name!r})"
-            for attempt in range(3):  # a file set before the widget is wired up is dropped: set it again
-                page.set_input_files("#upload input[type=file]", str(guide))
-                try:
-                    page.wait_for_function(shown, timeout=10_000)
-                    break
-                except playwright_api.TimeoutError:
-                    if attempt == 2:
-                        raise
+            choose_upload(page, guide, playwright_api.TimeoutError)
             page.click("#add-guide")
             page.wait_for_function(
                 f"() => {{ const s = document.querySelector('#upload-status'); return s && (s.innerText.includes({guide.name!r}) || s.innerText.includes('⚠')); }}",

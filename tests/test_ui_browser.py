@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 try:
-    from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, free_port, ingested_home, serve, server_log
+    from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, choose_upload, free_port, ingested_home, serve, server_log
 except ImportError:  # pytest's rootdir-relative import of tests/
-    from ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, free_port, ingested_home, serve, server_log
+    from ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, choose_upload, free_port, ingested_home, serve, server_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -225,15 +225,7 @@ def _upload(page: Page, path: Path) -> str:
     pg = page.page
     page.tab("Library")
     pg.wait_for_selector("#library-table", timeout=WAIT)
-    shown = f"() => document.querySelector('#upload').innerText.includes({path.name!r})"
-    for attempt in range(3):  # a file set before the widget is wired up is dropped: set it again
-        pg.set_input_files("#upload input[type=file]", str(path))
-        try:
-            pg.wait_for_function(shown, timeout=10_000)
-            break
-        except playwright_api.TimeoutError:
-            if attempt == 2:
-                raise AssertionError(f"the upload widget never showed {path.name}: {pg.locator('#upload').inner_text()!r}") from None
+    choose_upload(pg, path, playwright_api.TimeoutError)
     pg.click("#add-guide")
     pg.wait_for_function(
         f"() => {{ const s = document.querySelector('#upload-status'); return s && (s.innerText.includes({path.name!r}) || s.innerText.includes('⚠')); }}",

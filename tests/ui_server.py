@@ -148,3 +148,21 @@ def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:
 def server_log(home: Path) -> str:
     """Every server log written under ``home`` (for assertion messages)."""
     return "\n".join(f"--- {p.name}\n{_tail(p, 60)}" for p in sorted(home.glob("serve-*.log")))
+
+
+def choose_upload(pg, path: Path, timeout_error: type[Exception]) -> None:
+    """Set ``path`` in the Library tab's upload widget of Playwright page ``pg`` and wait until the widget shows it.
+
+    A file set before Gradio has wired the widget up is dropped, so it is set again
+    (three tries); ``timeout_error`` is Playwright's TimeoutError.
+    """
+    shown = f"() => document.querySelector('#upload').innerText.includes({path.name!r})"
+    for attempt in range(3):
+        pg.set_input_files("#upload input[type=file]", str(path))
+        try:
+            pg.wait_for_function(shown, timeout=10_000)
+            return
+        except timeout_error:
+            if attempt == 2:
+                raise AssertionError(f"the upload widget never showed {path.name}: {pg.locator('#upload').inner_text()!r}") from None
+
