@@ -8,7 +8,7 @@ import pytest
 from assistant.answering import ask, condense, stream
 from assistant.answering.llm_answer import check_answer
 from assistant.answering.scope import NO_COVER
-from assistant.errors import BackendError, InputError
+from assistant.errors import InputError
 from assistant.schemas import Hit
 from tests.conftest import run_cli
 

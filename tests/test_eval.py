@@ -83,3 +83,92 @@ def test_advisor_eval_on_someone_elses_dataset(built_home, tmp_path):
     report = built_home.reports_dir / "report.md"
     assert report.exists() and "hit@5" in report.read_text()
     assert (built_home.reports_dir / "metrics_vs_baseline.png").exists()
+
+
+# ---------------------------------------------------------------- tuning and held-out halves
+
+
+def test_half_rule_even_odd_and_no_number():
+    import hashlib
+
+    from assistant.evaluation.dataset import HALVES, half
+
+    assert HALVES == ("tuning", "heldout")
+    assert [half(i) for i in ("g002", "g004", "u010", "m000", "c2", "12")] == ["tuning"] * 6
+    assert [half(i) for i in ("g001", "g139", "u015", "m009", "c1", "7")] == ["heldout"] * 6
+    assert half("g010") == "tuning" and half("x-2-b3") == "heldout"  # only the trailing number counts
+    names = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "g001b", "case-x"]
+    for name in names:  # no trailing number: the documented stable hash, the same on every run
+        expected = "tuning" if int(hashlib.sha256(name.encode("utf-8")).hexdigest(), 16) % 2 == 0 else "heldout"
+        assert half(name) == expected == half(name), name
+    assert {half(n) for n in names} == {"tuning", "heldout"}  # and it does split them
+
+
+def _planted_halves():
+    """Two tuning cases that hit and are answered, two held-out cases whose guide does not exist and are declined."""
+    from assistant.evaluation.metrics import answer_tallies, retrieval_scores
+
+    hit = [("guide-a", GOOD_PASSAGE)]
+    cases = [Case(id=i, question="How many programs?", source=src, evidence=["apply to 10–20 programs"], facts=["10–20", "broadly"]) for i, src in (("t2", "guide-a"), ("t4", "guide-a"), ("h1", "no-such-guide"), ("h3", "no-such-guide"))]
+    cases += [Case(id="u6", question="Salary?", answerable=False), Case(id="u7", question="Salary?", answerable=False)]
+    ret_cases = {c.id: retrieval_scores(c, hit) for c in cases if c.answerable}
+    good = _answer("Apply broadly: apply to 10-20 programs in genetics. [1]", GOOD_PASSAGE)
+    declined = Answer(answer="The guides do not cover this.", abstained=True)
+    answers = {"t2": good, "t4": good, "h1": declined, "h3": declined, "u6": declined, "u7": declined}
+    tallies, _ = answer_tallies(cases, answers)
+    return cases, ret_cases, answers, tallies
+
+
+def test_half_metrics_on_a_planted_dataset():
+    from assistant.evaluation.metrics import answer_metrics, half_metrics
+
+    cases, ret_cases, answers, tallies = _planted_halves()
+    halves = half_metrics(cases, ret_cases, tallies)
+    assert list(halves) == ["tuning", "heldout"]
+    t, h = halves["tuning"], halves["heldout"]
+    assert (t["cases"], t["answerable"], t["unanswerable"]) == (3, 2, 1) and (h["cases"], h["answerable"], h["unanswerable"]) == (3, 2, 1)
+    assert t["hit@5"] == t["mrr"] == t["ndcg@5"] == 1.0 and h["hit@5"] == h["mrr"] == h["ndcg@5"] == 0.0
+    assert t["fact_recall"] == t["source_cited"] == t["faithfulness"] == t["citation_correctness"] == 1.0 and t["wrong_abstentions"] == 0
+    assert h["fact_recall"] == h["answers_with_all_facts"] == h["source_cited"] == 0.0 and h["wrong_abstentions"] == 2
+    assert h["abstention_precision"] == pytest.approx(1 / 3) and h["abstention_recall"] == 1.0 and t["abstention_precision"] == 1.0
+    assert h["faithfulness"] is None and h["citation_correctness"] is None  # nothing cited in that half: not measured, not 0
+    # the halves come from the same per-case results as the overall figures, which do not change
+    overall, _ = answer_metrics(cases, answers)
+    from assistant.evaluation.metrics import tally_metrics
+
+    assert tally_metrics(tallies.values()) == overall
+    assert overall["fact_recall"] == 0.5 and overall["wrong_abstentions"] == 2
+
+
+def test_half_gate_fails_a_half_below_its_overall_threshold():
+    halves = {"tuning": {"hit@5": 0.99, "faithfulness": 1.0}, "heldout": {"hit@5": 0.80, "faithfulness": None}}
+    report = {"metrics": {"hit@5": 0.95, "faithfulness": 1.0, "halves": halves}}
+    rules = {"hit@5": {"min": 0.9, "half_margin": 0.05}, "faithfulness": {"min": 0.97, "half_margin": 0.0}}
+    assert check(report, rules) == ["heldout hit@5 = 0.8 < 0.85 (0.9 - margin 0.05)"]  # None: not measured in that half, not gated
+    assert check(report, {**rules, "hit@5": {"min": 0.9, "half_margin": 0.15}}) == []
+    assert check(report, {"hit@5": {"min": 0.9}}) == []  # a rule without a margin leaves the halves ungated
+    assert check({"metrics": {"hit@5": 0.8, "halves": halves}}, {"hit@5": {"min": 0.9, "half_margin": 0.1}}) == ["hit@5 = 0.8 < 0.9"]  # the overall gate as before
+    assert check({"metrics": {"hit@5": 0.95}}, rules) == ["faithfulness: not measured"]  # a report without halves
+
+
+def test_advisor_eval_json_reports_both_halves(built_home, tmp_path):
+    f = tmp_path / "halves.jsonl"
+    step = {"question": "Which Step 2 CK range is strongly competitive for medical genetics?", "audience": "non-us-img", "evidence": ["≥245: Strongly competitive for many programs"], "facts": ["245"], "answerable": True}
+    rows = [
+        {"id": "t2", **step, "source": "non-us-img-medical-genetics-step-scores"},
+        {"id": "t4", **step, "source": "non-us-img-medical-genetics-step-scores"},
+        {"id": "h1", **step, "source": "no-such-guide"},
+        {"id": "h3", **step, "source": "no-such-guide"},
+    ]
+    f.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    proc = run_cli(["eval", "--dataset", str(f), "--no-baseline", "--json"], env_home=built_home.home)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(proc.stdout)
+    assert m["hit@5"] == 0.5
+    assert set(m["halves"]) == {"tuning", "heldout"}
+    assert m["halves"]["tuning"]["hit@5"] == 1.0 and m["halves"]["heldout"]["hit@5"] == 0.0
+    assert m["halves"]["tuning"]["cases"] == 2 and m["halves"]["heldout"]["cases"] == 2
+    latest = json.loads((built_home.reports_dir / "latest.json").read_text(encoding="utf-8"))
+    assert latest["metrics"]["halves"] == m["halves"]
+    md = (built_home.reports_dir / "report.md").read_text(encoding="utf-8")
+    assert "| metric | overall | tuning | held-out |" in md

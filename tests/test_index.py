@@ -1,9 +1,6 @@
 """The index: incremental ingest by content hash, atomic generations, crash safety, corruption detection."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -11,7 +8,7 @@ from assistant.errors import IndexMissingError, InputError
 from assistant.store.state import IndexState
 from assistant.ingestion.pipeline import ingest, library, remove
 from assistant.retrieval import Retriever
-from tests.conftest import ROOT, run_cli
+from tests.conftest import run_cli
 
 
 def test_ingest_unchanged_corpus_embeds_nothing(fresh_home):

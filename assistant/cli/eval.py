@@ -40,13 +40,22 @@ def eval_cmd(
         emit_json({**report["metrics"], "baseline": report["baseline"], "failing_cases": len(report["failing"]), "check_failures": failures, "report": str(settings.reports_dir / "report.md")})
     else:
         t = Table(title=f"advisor eval: {report['cases']} cases ({report['answerable']} answerable, {report['unanswerable']} unanswerable)")
+        halves = report["metrics"].get("halves") or {}
+        tuning, heldout = halves.get("tuning") or {}, halves.get("heldout") or {}
+
+        def cell(v) -> str:
+            return f"{v:.4f}" if isinstance(v, float) else ("n/a" if v is None else str(v))
+
         t.add_column("metric")
         t.add_column("advisor", justify="right")
+        t.add_column("tuning half", justify="right")
+        t.add_column("held-out half", justify="right")
         t.add_column("baseline", justify="right")
         t.add_column("definition", overflow="fold")
         for k, v in report["metrics"].items():
-            b = report["baseline"].get(k, "")
-            t.add_row(k, f"{v:.4f}" if isinstance(v, float) else str(v), f"{b:.4f}" if isinstance(b, float) else str(b), DEFINITIONS.get(k, ""))
+            if k == "halves":  # shown as the two half columns
+                continue
+            t.add_row(k, cell(v), cell(tuning[k]) if k in tuning else "", cell(heldout[k]) if k in heldout else "", cell(report["baseline"].get(k, "")), DEFINITIONS.get(k, ""))
         Console().print(t)
         typer.echo(f"{len(report['failing'])} failing cases; report: {settings.reports_dir / 'report.md'}")
     if check:

@@ -160,10 +160,14 @@ def retrieve(
             _print_hits(hits)
 
 def library_cmd(
+    passages: Optional[str] = typer.Option(None, "--passages", metavar="SOURCE", help="Show how one guide (its id, see the list) was cut into passages."),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", envvar="ADVISOR_CHROMA_URL"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the indexed guides (title, audience, specialty, passages, last ingested)."""
+    """List the indexed guides (title, audience, specialty, passages, last ingested), or one guide's passages."""
+    if passages is not None:
+        _print_passages(passages, _settings(chroma_url), as_json)
+        return
     from assistant.ingestion import library
 
     docs = library(_settings(chroma_url))
@@ -179,6 +183,24 @@ def library_cmd(
     for d in docs:
         t.add_row(d["source"], d["title"], d["audience"], d["specialty"], str(d["chunks"]), d["ingested_at"])
     Console().print(t)
+
+def _print_passages(source: str, settings, as_json: bool) -> None:
+    """``advisor library --passages SOURCE``: every passage whole, under its heading path, then the summary line."""
+    from assistant.ingestion import passage_summary, passage_summary_line, passages
+
+    items = passages(source, settings)
+    summary = passage_summary(items)
+    if as_json:
+        from assistant.cli import emit_json
+
+        emit_json({"source": source, "passages": items, "summary": summary})
+        return
+    for p in items:
+        typer.echo(f"[{p['n']}] {p['section']}  ({p['words']} words)")
+        for line in p["text"].splitlines():
+            typer.echo(f"    {line}".rstrip())
+        typer.echo("")
+    typer.echo(passage_summary_line(summary))
 
 def remove(
     source: str = typer.Argument(..., help="The guide id (file stem) to take out of the library."),

@@ -4,11 +4,15 @@
 validated (:class:`DatasetRow`) before the index is even opened, and every
 problem is one :class:`~assistant.errors.InputError` naming the file, the line
 and the field. :data:`GOLD` is the project's own dataset, the default.
+:func:`half` puts every case, of any dataset, in the tuning or the held-out half
+by its id alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
@@ -19,10 +23,31 @@ from pydantic_core import PydanticCustomError
 from assistant.config import PROJECT_DIR
 from assistant.errors import InputError
 
-__all__ = ["GOLD", "Case", "DatasetRow", "dataset_error", "load_dataset"]
+__all__ = ["GOLD", "HALVES", "Case", "DatasetRow", "dataset_error", "half", "load_dataset"]
 
 #: The gold dataset the suite runs by default.
 GOLD = PROJECT_DIR / "evals" / "gold.jsonl"
+
+#: The two halves of every dataset, in report order: constants are tuned on the first, reported on the second.
+HALVES = ("tuning", "heldout")
+
+_TRAILING_NUMBER = re.compile(r"([0-9]+)$")
+
+
+def half(case_id: str) -> str:
+    """The half a case belongs to, fixed by its id alone: ``"tuning"`` or ``"heldout"`` (evals/README.md).
+
+    An id ending in a number goes by that number's parity: even (``g002``,
+    ``u010``, ``c2``) is tuning, odd (``g001``, ``m009``) is held out. An id
+    without a trailing number goes by a stable hash: the SHA-256 of its UTF-8
+    bytes read as an integer, even -> tuning, odd -> held out (the same on every
+    run and machine, unlike Python's ``hash``). The rule never looks at the
+    other cases, so adding or removing a case does not move any other case
+    between halves.
+    """
+    m = _TRAILING_NUMBER.search(case_id)
+    n = int(m.group(1)) if m else int(hashlib.sha256(case_id.encode("utf-8")).hexdigest(), 16)
+    return HALVES[n % 2]
 
 
 @dataclass

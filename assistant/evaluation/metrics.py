@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.config import PROJECT_DIR
-from assistant.evaluation.dataset import Case
+from assistant.evaluation.dataset import HALVES, Case, half
 from assistant.text import normalize
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -32,10 +32,14 @@ __all__ = [
     "relevant",
     "retrieval_scores",
     "retrieval_metrics",
+    "retrieval_summary",
     "fact_recall",
     "abstention_scores",
     "percentile",
     "answer_metrics",
+    "answer_tallies",
+    "tally_metrics",
+    "half_metrics",
     "judge_faithfulness",
     "draft_metrics",
     "audit_metrics",
@@ -66,6 +70,7 @@ DEFINITIONS = {
     "audit_flag_recall": "Share of expected red flags the audit raised.",
     "latency_retrieve_p50_ms": "Median time of one hybrid retrieval (warm).",
     "latency_answer_p50_ms": "Median time of one full extractive answer (warm).",
+    "halves": "The per-question figures on each half of the dataset, fixed by id (evals/README.md): tuning = ids ending in an even number, heldout = odd; tune on the first, report the second.",
 }
 
 
@@ -104,13 +109,20 @@ def retrieval_metrics(cases: list[Case], search: Callable[[Case], list[tuple[str
         if timings is not None:
             timings.append((time.perf_counter() - t0) * 1000)
         per_case[c.id] = {**retrieval_scores(c, res), "retrieved": [{"source": s, "text": t[:300]} for s, t in res[:K]]}
-    n = max(1, len(per_case))
-    metrics = {
-        "hit@5": sum(v["hit"] for v in per_case.values()) / n,
-        "mrr": sum(v["rr"] for v in per_case.values()) / n,
-        "ndcg@5": sum(v["ndcg"] for v in per_case.values()) / n,
+    return retrieval_summary(per_case.values()), per_case
+
+
+def retrieval_summary(scores: Iterable[dict], unmeasured: float | None = 0.0) -> dict:
+    """hit@5, MRR and nDCG@5: the means of per-case :func:`retrieval_scores`; ``unmeasured`` when there are none."""
+    scores = list(scores)
+    if not scores:
+        return {"hit@5": unmeasured, "mrr": unmeasured, "ndcg@5": unmeasured}
+    n = len(scores)
+    return {
+        "hit@5": sum(v["hit"] for v in scores) / n,
+        "mrr": sum(v["rr"] for v in scores) / n,
+        "ndcg@5": sum(v["ndcg"] for v in scores) / n,
     }
-    return metrics, per_case
 
 
 # ---------------------------------------------------------------- answers
@@ -144,7 +156,7 @@ def percentile(values: list[float], p: float) -> float:
 
 @dataclass
 class _AnswerTally:
-    """Running counts of :func:`answer_metrics` over the cases."""
+    """Running counts of :func:`answer_metrics` over the cases (one case's, or several merged)."""
 
     fr: list[float] = field(default_factory=list)
     allf: list[float] = field(default_factory=list)
@@ -157,16 +169,38 @@ class _AnswerTally:
     conflicts_ok: int = 0
     flags: list[tuple[bool, bool]] = field(default_factory=list)
 
-    def metrics(self) -> dict:
-        return {
-            "fact_recall": statistics.mean(self.fr) if self.fr else 0.0,
-            "answers_with_all_facts": statistics.mean(self.allf) if self.allf else 0.0,
-            "source_cited": statistics.mean(self.cited_ok) if self.cited_ok else 0.0,
-            "citation_correctness": self.cites_good / self.cites_total if self.cites_total else 0.0,
-            "faithfulness": self.sent_ok / self.sent_total if self.sent_total else 0.0,
-            "conflict_coverage": self.conflicts_ok / self.conflicts_total if self.conflicts_total else 1.0,
+    def merge(self, other: "_AnswerTally") -> None:
+        """Add ``other``'s counts to these (lists in order, so merged means equal a single pass)."""
+        self.fr += other.fr
+        self.allf += other.allf
+        self.cited_ok += other.cited_ok
+        self.cites_total += other.cites_total
+        self.cites_good += other.cites_good
+        self.sent_total += other.sent_total
+        self.sent_ok += other.sent_ok
+        self.conflicts_total += other.conflicts_total
+        self.conflicts_ok += other.conflicts_ok
+        self.flags += other.flags
+
+    def metrics(self, strict: bool = False) -> dict:
+        """The answer metrics; an empty denominator gives the suite's usual default, or None when ``strict``."""
+        def default(d: float) -> float | None:
+            return None if strict else d
+
+        m = {
+            "fact_recall": statistics.mean(self.fr) if self.fr else default(0.0),
+            "answers_with_all_facts": statistics.mean(self.allf) if self.allf else default(0.0),
+            "source_cited": statistics.mean(self.cited_ok) if self.cited_ok else default(0.0),
+            "citation_correctness": self.cites_good / self.cites_total if self.cites_total else default(0.0),
+            "faithfulness": self.sent_ok / self.sent_total if self.sent_total else default(0.0),
+            "conflict_coverage": self.conflicts_ok / self.conflicts_total if self.conflicts_total else default(1.0),
             **abstention_scores(self.flags),
         }
+        if strict and not any(a for _, a in self.flags):
+            m["abstention_precision"] = None  # nothing declined: no precision to measure
+        if strict and all(ans for ans, _ in self.flags):
+            m["abstention_recall"] = None  # no unanswerable case: no recall to measure
+        return m
 
 
 def _score_citations(c: Case, a: Answer, embed, tally: _AnswerTally, d: dict) -> None:
@@ -218,11 +252,51 @@ def _score_answer(c: Case, a: Answer, embed, tally: _AnswerTally) -> dict:
     return d
 
 
+def answer_tallies(cases: list[Case], answers: dict, embed=None) -> tuple[dict[str, _AnswerTally], dict]:
+    """answers: case id -> Answer. Returns (case id -> that case's tally, per-case details), scored once.
+
+    :func:`tally_metrics` turns any selection of the tallies into metrics: all of
+    them for the overall figures, one half's for :func:`half_metrics`.
+    """
+    tallies: dict[str, _AnswerTally] = {}
+    details = {}
+    for c in cases:
+        tallies[c.id] = _AnswerTally()
+        details[c.id] = _score_answer(c, answers[c.id], embed, tallies[c.id])
+    return tallies, details
+
+
+def tally_metrics(tallies: Iterable[_AnswerTally], strict: bool = False) -> dict:
+    """The answer metrics of the merged ``tallies`` (in the given order); see :meth:`_AnswerTally.metrics` for ``strict``."""
+    total = _AnswerTally()
+    for t in tallies:
+        total.merge(t)
+    return total.metrics(strict)
+
+
 def answer_metrics(cases: list[Case], answers: dict, embed=None) -> tuple[dict, dict]:
     """answers: case id -> Answer. Returns (metrics, per-case details)."""
-    tally = _AnswerTally()
-    details = {c.id: _score_answer(c, answers[c.id], embed, tally) for c in cases}
-    return tally.metrics(), details
+    tallies, details = answer_tallies(cases, answers, embed)
+    return tally_metrics(tallies.values()), details
+
+
+def half_metrics(cases: list[Case], ret_cases: dict, tallies: dict[str, _AnswerTally]) -> dict:
+    """The retrieval and answer metrics of each half (:func:`~assistant.evaluation.dataset.half`), from the per-case results.
+
+    ``ret_cases`` are :func:`retrieval_metrics`' per-case scores and ``tallies``
+    :func:`answer_tallies`'. Nothing is run again: each half is a selection of the same per-question
+    results the overall figures come from, so the two halves' counts add up to
+    the overall ones. A figure with nothing to measure in a half (no citation,
+    no declined question, no conflict case there) is None, not a default.
+    """
+    out = {}
+    for h in HALVES:
+        mine = [c for c in cases if half(c.id) == h]
+        m: dict = {"cases": len(mine), "answerable": sum(c.answerable for c in mine), "unanswerable": sum(not c.answerable for c in mine)}
+        m.update(retrieval_summary((ret_cases[c.id] for c in mine if c.id in ret_cases), unmeasured=None))
+        m.update(tally_metrics((tallies[c.id] for c in mine if c.id in tallies), strict=True))
+        out[h] = m
+    return out
 
 
 def judge_faithfulness(answers: dict, spec: str) -> float:

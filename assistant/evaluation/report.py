@@ -2,7 +2,8 @@
 
 The JSON is what the UI's Evals tab and ``advisor eval --check`` read; the
 Markdown is for people (every metric beside the baseline and its definition,
-then each failing case with what was retrieved and answered). Charts need
+the per-question figures overall and on the tuning and held-out halves, then
+each failing case with what was retrieved and answered). Charts need
 matplotlib; without it the report is written without them.
 """
 
@@ -31,14 +32,42 @@ def _failing_lines(f: dict) -> list[str]:
     return lines
 
 
+def _halves_lines(report: dict) -> list[str]:
+    """The per-question figures overall and on each half (tuning / held-out), as a Markdown table."""
+    halves = report["metrics"].get("halves") or {}
+    if not halves:
+        return []
+    m = report["metrics"]
+    overall = {"cases": report["cases"], "answerable": report["answerable"], "unanswerable": report["unanswerable"], **m}
+    t, h = halves.get("tuning", {}), halves.get("heldout", {})
+
+    def cell(v: Any) -> str:
+        return "n/a" if v is None else str(v)
+
+    lines = [
+        "## Tuning and held-out halves",
+        "",
+        "Each case's half is fixed by its id (evals/README.md): ids ending in an even number are the tuning half, odd ones are held out.",
+        "Constants are tuned on the tuning half and reported on the held-out half; n/a = nothing to measure in that half.",
+        "",
+        "| metric | overall | tuning | held-out |",
+        "|---|---|---|---|",
+    ]
+    for k in dict.fromkeys([*t, *h]):
+        lines.append(f"| {k} | {cell(overall.get(k))} | {cell(t.get(k))} | {cell(h.get(k))} |")
+    return [*lines, ""]
+
+
 def _markdown(report: dict, chart_files: list[Path]) -> str:
     """``report.md``: header, the metrics table beside the baseline, the charts, the failing cases."""
     m, b = report["metrics"], report["baseline"]
     lines = [f"# Eval report ({report['created_at']})", "", f"Dataset: `{report['dataset']}`: {report['cases']} cases ({report['answerable']} answerable, {report['unanswerable']} unanswerable).", ""]
     lines += ["| metric | advisor | baseline | definition |", "|---|---|---|---|"]
     for k, v in m.items():
-        lines.append(f"| {k} | {v} | {b.get(k, '')} | {DEFINITIONS.get(k, '')} |")
+        if not isinstance(v, dict):  # the halves get their own table
+            lines.append(f"| {k} | {v} | {b.get(k, '')} | {DEFINITIONS.get(k, '')} |")
     lines.append("")
+    lines += _halves_lines(report)
     for c in chart_files:
         lines.append(f"![{c.stem}]({c.name})")
     lines += ["", f"## Failing cases ({len(report['failing'])})", ""]

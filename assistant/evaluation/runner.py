@@ -18,7 +18,7 @@ from pathlib import Path
 from assistant.config import PROJECT_DIR, Settings, get_settings
 from assistant.evaluation.baseline import BaselineRetriever
 from assistant.evaluation.dataset import GOLD, Case, load_dataset
-from assistant.evaluation.metrics import DEFINITIONS, K, answer_metrics, audit_metrics, draft_metrics, judge_faithfulness, percentile, retrieval_metrics
+from assistant.evaluation.metrics import DEFINITIONS, K, answer_tallies, audit_metrics, draft_metrics, half_metrics, judge_faithfulness, percentile, retrieval_metrics, tally_metrics
 from assistant.evaluation.report import write_report
 
 __all__ = ["DEFINITIONS", "THRESHOLDS", "run", "check", "load_thresholds"]
@@ -138,6 +138,10 @@ def _failing(cases: list[Case], ret_cases: dict, ans_cases: dict) -> list[dict]:
     return failing
 
 
+def _rounded(metrics: dict) -> dict:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
 def _rounded_means(groups: dict[str, list[float]]) -> dict[str, float]:
     return {g: round(statistics.mean(v), 4) for g, v in sorted(groups.items())}
 
@@ -165,7 +169,8 @@ def run(dataset: Path | None = None, settings: Settings | None = None, progress:
     answers, t_answer = _answers(cases, settings, tick)
     emb = get_embedder(settings.cache_dir)
     embed = (lambda texts: emb.engine.encode(list(texts)))
-    ans_m, ans_cases = answer_metrics(cases, answers, embed)
+    tallies, ans_cases = answer_tallies(cases, answers, embed)
+    ans_m = tally_metrics(tallies.values())
     if judge:
         ans_m["faithfulness_judge"] = judge_faithfulness(answers, judge)
     metrics = {**ret_m, **ans_m}
@@ -174,6 +179,7 @@ def run(dataset: Path | None = None, settings: Settings | None = None, progress:
     metrics.update(dm)
     metrics.update(am)
     metrics.update(_latencies(t_retrieve, t_answer))
+    halves = half_metrics(cases, ret_cases, tallies)  # the same per-question results, split by id
     base_m, base_cases = _baseline(cases, settings, tick) if baseline else ({}, {})
     failing = _failing(cases, ret_cases, ans_cases)
     failing.extend(f for f in dcases if f.get("problems"))
@@ -185,7 +191,7 @@ def run(dataset: Path | None = None, settings: Settings | None = None, progress:
         "cases": len(cases),
         "answerable": sum(c.answerable for c in cases),
         "unanswerable": sum(not c.answerable for c in cases),
-        "metrics": {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
+        "metrics": {**_rounded(metrics), "halves": {h: _rounded(m) for h, m in halves.items()}},
         "baseline": {k: round(v, 4) for k, v in base_m.items()},
         "per_guide_hit@5": per_guide,
         "per_guide_hit@5_baseline": per_guide_base,
@@ -206,7 +212,15 @@ def load_thresholds(path: Path = THRESHOLDS) -> dict:
 
 
 def check(report: dict, thresholds: dict | None = None) -> list[str]:
-    """Failures as lines: 'metric value < threshold' (or > for maxima)."""
+    """Failures as lines: 'metric value < threshold' (or > for maxima), then the halves' failures.
+
+    The overall figures are gated by each rule's ``min`` / ``max``. A rule with a
+    ``half_margin`` also gates each half (``report["metrics"]["halves"]``): a
+    half fails when it is below ``min - half_margin`` (or above ``max +
+    half_margin``). A rule without one leaves the halves ungated, and so does a
+    figure a half does not measure (None) or a report written before halves
+    existed.
+    """
     thresholds = thresholds if thresholds is not None else load_thresholds()
     bad = []
     m = report["metrics"]
@@ -218,4 +232,21 @@ def check(report: dict, thresholds: dict | None = None) -> list[str]:
             bad.append(f"{key} = {m[key]} < {rule['min']}")
         if "max" in rule and m[key] > rule["max"]:
             bad.append(f"{key} = {m[key]} > {rule['max']}")
+    bad.extend(_check_halves(m.get("halves") or {}, thresholds))
+    return bad
+
+
+def _check_halves(halves: dict, thresholds: dict) -> list[str]:
+    """The halves' failures against their overall thresholds widened by each rule's ``half_margin``."""
+    bad = []
+    for h, hm in halves.items():
+        for key, rule in thresholds.items():
+            margin = rule.get("half_margin")
+            v = hm.get(key)
+            if margin is None or v is None:
+                continue
+            if "min" in rule and v < round(rule["min"] - margin, 6):
+                bad.append(f"{h} {key} = {v} < {round(rule['min'] - margin, 6)} ({rule['min']} - margin {margin})")
+            if "max" in rule and v > round(rule["max"] + margin, 6):
+                bad.append(f"{h} {key} = {v} > {round(rule['max'] + margin, 6)} ({rule['max']} + margin {margin})")
     return bad

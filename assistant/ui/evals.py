@@ -49,16 +49,24 @@ def render_report(report: dict | None, folder: Path | None = None) -> str:
     m = report.get("metrics") or {}
     b = report.get("baseline") or {}
     d = report.get("definitions") or {}
+    halves = m.get("halves") or {}
+    tuning, heldout = halves.get("tuning") or {}, halves.get("heldout") or {}
+
+    def half(part: dict, k: str) -> str:
+        return (_fmt_num(part[k]) if part[k] is not None else "n/a") if k in part else ""
+
     rows = "".join(
-        f"<tr><td><code>{esc(k)}</code></td><td>{_fmt_num(v)}</td><td>{_fmt_num(b[k]) if k in b else ''}</td><td>{esc(d.get(k, ''))}</td></tr>"
+        f"<tr><td><code>{esc(k)}</code></td><td>{_fmt_num(v)}</td><td>{half(tuning, k)}</td><td>{half(heldout, k)}</td>"
+        f"<td>{_fmt_num(b[k]) if k in b else ''}</td><td>{esc(d.get(k, ''))}</td></tr>"
         for k, v in m.items()
+        if k != "halves"  # shown as the two half columns
     )
     head = (
         f"<p>Report of {esc(report.get('created_at', '?'))}: {esc(report.get('cases', '?'))} cases "
         f"({esc(report.get('answerable', '?'))} answerable, {esc(report.get('unanswerable', '?'))} unanswerable); "
         f"{len(report.get('failing') or [])} failing case(s) listed in report.md.</p>"
     )
-    table = f'<table class="lib" id="metrics-table"><thead><tr><th>Metric</th><th>Advisor</th><th>Baseline</th><th>Definition</th></tr></thead><tbody>{rows}</tbody></table>'
+    table = f'<table class="lib" id="metrics-table"><thead><tr><th>Metric</th><th>Advisor</th><th>Tuning half</th><th>Held-out half</th><th>Baseline</th><th>Definition</th></tr></thead><tbody>{rows}</tbody></table>'
     return f'<div class="panel" id="eval-report">{head}{table}<div class="charts">{_charts(folder)}</div></div>'
 
 

@@ -7,7 +7,11 @@ Gradio's temporary copy of an upload lives in ``$ADVISOR_HOME/tmp/uploads``
 (:func:`assistant.ui.server.discard_upload`). One change to the library at a
 time: the context's ``ingest_lock``.
 
-API endpoint ``/library``: the indexed guides (source, title, audience, specialty, passages, last ingested).
+"Show passages" lists how one guide was cut (each passage under its heading path,
+with its word count, and a summary line), as ``advisor library --passages`` does.
+
+API endpoints ``/library``: the indexed guides (source, title, audience, specialty, passages, last ingested);
+``/passages``: one guide's passages and their summary.
 """
 
 from __future__ import annotations
@@ -42,6 +46,22 @@ def render_library(docs: list[dict]) -> str:
         '<table class="lib"><thead><tr><th>Title</th><th>Guide id</th><th>Audience</th><th>Specialty</th><th>Passages</th><th>Ingested</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
     )
+
+
+def render_passages(source: str, title: str | None, items: list[dict], summary: dict) -> str:
+    """One guide's passages in guide order: ``[n]`` section path and word count over the whole passage text, escaped."""
+    from assistant.ingestion import passage_summary_line
+
+    head = f"<h3>{esc(title or source)} <code>{esc(source)}</code></h3><p class=\"summary\">{esc(passage_summary_line(summary))}</p>"
+    if not items:
+        return f'<div class="panel" id="passages-view">{head}<p>This guide has no passages in the index.</p></div>'
+    rows = "".join(
+        f'<li><details class="src" id="psg-{int(p["n"])}" open>'
+        f'<summary><b>[{int(p["n"])}]</b> {esc(p["section"])} <span class="meta">({esc(p["words"])} words)</span></summary>'
+        f'<div class="passage">{esc(p["text"])}</div></details></li>'
+        for p in items
+    )
+    return f'<div class="panel" id="passages-view">{head}<ol class="passages" style="list-style: none; padding-left: 0;">{rows}</ol></div>'
 
 
 # --------------------------------------------------------------------------- uploads
@@ -104,16 +124,40 @@ class LibraryHandlers:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def library_view(self):
-        """The guides table and the remove list's choices."""
+    def library_view(self, show: str | None = None):
+        """The guides table, the remove list's choices and the passages list's choices (``show`` chosen in it)."""
         from assistant.ingestion import library
 
         try:
             docs = library(self.ctx.settings)
         except Exception as exc:  # noqa: BLE001
-            return error_notice(exc, "library-error"), gr.update(choices=[], value=None)
+            return error_notice(exc, "library-error"), gr.update(choices=[], value=None), gr.update(choices=[], value=None)
         choices = [(f"{d.get('title')} ({d.get('source')})", d["source"]) for d in docs]
-        return render_library(docs), gr.update(choices=choices, value=None)
+        shown = show if show in {d["source"] for d in docs} else None
+        return render_library(docs), gr.update(choices=choices, value=None), gr.update(choices=choices, value=shown)
+
+    def show_passages(self, source: str | None) -> str:
+        """How the chosen guide was cut: its passages (section path, word count, text) and the summary line."""
+        from assistant.ingestion import library, passage_summary, passages
+
+        if not source:
+            return notice("info", "Pick a guide to show its passages.", "passages-view")
+        try:
+            items = passages(source, self.ctx.settings)
+            title = next((d.get("title") for d in library(self.ctx.settings) if d["source"] == source), None)
+        except Exception as exc:  # noqa: BLE001
+            return error_notice(exc, "passages-view")
+        return render_passages(source, title, items, passage_summary(items))
+
+    def passages_api(self, source: str) -> dict:
+        """One guide's passages in guide order (n, id, section, words, chars, text) and their summary."""
+        from assistant.ingestion import passage_summary, passages
+
+        try:
+            items = passages(source, self.ctx.settings)
+        except Exception as exc:  # noqa: BLE001
+            raise api_error(exc) from None
+        return {"source": source, "passages": items, "summary": passage_summary(items)}
 
     def _existing(self) -> dict[str, Any]:
         from assistant.ingestion import library
@@ -141,19 +185,21 @@ class LibraryHandlers:
         extra = "".join(f"<br>⚠️ {esc(w)}" for w in warnings + problems)
         return notice("ok", esc(msg) + extra, "upload-status")
 
-    def _add_guides(self, files, progress) -> tuple[str, bool]:
-        """Copy uploaded guides into ``$ADVISOR_HOME/library`` and ingest them: (status HTML, uploads used up).
+    def _add_guides(self, files, progress) -> tuple[str, bool, str | None]:
+        """Copy uploaded guides into ``$ADVISOR_HOME/library`` and ingest them: (status HTML, uploads used up, guide added).
 
         Every upload handled here, added or rejected, has its temporary copy in the
         upload temp folder deleted before returning (the library keeps its own
         copy); the second value then says the upload box should be cleared. Only
         "nothing chosen" and "busy" leave the uploads as they are (to try again).
+        The third value is the id of the first guide added (None if none was): the
+        passages list offers it.
         """
         files = [f for f in (files if isinstance(files, list) else [files]) if f]
         if not files:
-            return notice("info", "Choose a .txt, .md, .html or .pdf guide first.", "upload-status"), False
+            return notice("info", "Choose a .txt, .md, .html or .pdf guide first.", "upload-status"), False, None
         if not self.ctx.ingest_lock.acquire(blocking=False):
-            return notice("error", "⚠️ Another guide is being added; wait for it to finish.", "upload-status"), False
+            return notice("error", "⚠️ Another guide is being added; wait for it to finish.", "upload-status"), False, None
         try:
             dest_dir = self.ctx.settings.home / "library"
             dest_dir.mkdir(parents=True, exist_ok=True)
@@ -161,18 +207,20 @@ class LibraryHandlers:
             progress(0.0, desc="Reading the guide…")
             added, problems = copy_uploads(files, dest_dir, existing)
             if not added:
-                return notice("error", "⚠️ " + esc("; ".join(problems) or "nothing to add"), "upload-status"), True
-            return self._ingest(added, problems, progress), True
+                return notice("error", "⚠️ " + esc("; ".join(problems) or "nothing to add"), "upload-status"), True, None
+            from assistant.ingestion import source_id
+
+            return self._ingest(added, problems, progress), True, source_id(added[0])
         except Exception as exc:  # noqa: BLE001
-            return error_notice(exc, "upload-status"), True
+            return error_notice(exc, "upload-status"), True, None
         finally:
             for f in files:
                 discard_upload(_upload_path(f), self.ctx.uploads_root)
             self.ctx.ingest_lock.release()
 
     def add_guides(self, files, progress=gr.Progress()):
-        status_html, used_up = self._add_guides(files, progress)
-        return (status_html, *self.library_view(), None if used_up else gr.skip())
+        status_html, used_up, added = self._add_guides(files, progress)
+        return (status_html, *self.library_view(show=added), None if used_up else gr.skip())
 
     def remove_guide(self, source: str, progress=gr.Progress()):
         from assistant.ingestion import remove
@@ -205,7 +253,7 @@ class LibraryHandlers:
 
 
 def build(ctx: Context) -> PageLoad:
-    """The Library tab: the guides table, the upload box and the remove list; returns its refresh on page load."""
+    """The Library tab: the guides table, the upload box, the remove list and the passages view; returns its refresh on page load."""
     h = LibraryHandlers(ctx)
     with gr.Tab("Library", id="library", elem_id="tab-library"):
         gr.Markdown("The guides the advisor answers from. Added guides are copied into the advisor's data folder and indexed on this machine.")
@@ -219,11 +267,17 @@ def build(ctx: Context) -> PageLoad:
                 rm_choice = gr.Dropdown([], label="Remove a guide", elem_id="remove-choice")
                 rm_btn = gr.Button("Remove from library", variant="stop", elem_id="remove-guide")
                 rm_status = gr.HTML("", elem_id="remove-status-box")
+        with gr.Row(equal_height=False):
+            ps_choice = gr.Dropdown([], label="Show how a guide was cut into passages", elem_id="passages-choice", scale=3)
+            ps_btn = gr.Button("Show passages", elem_id="show-passages", scale=1)
+        ps_view = gr.HTML("", elem_id="passages-box")
         # preprocess=False: the handler gets the uploads' FileData as they are. gr.File's own
         # preprocess would refuse a wrong type before the handler runs (so its temp copy
         # could not be deleted) and leaves an empty temp file behind on every call. Gradio
         # still checks that each path was uploaded to this server (only its upload folder).
-        add_btn.click(h.add_guides, [upload], [up_status, table, rm_choice, upload], api_visibility="private", concurrency_id="library", preprocess=False)
-        rm_btn.click(h.remove_guide, [rm_choice], [rm_status, table, rm_choice], api_visibility="private", concurrency_id="library")
+        add_btn.click(h.add_guides, [upload], [up_status, table, rm_choice, ps_choice, upload], api_visibility="private", concurrency_id="library", preprocess=False)
+        rm_btn.click(h.remove_guide, [rm_choice], [rm_status, table, rm_choice, ps_choice], api_visibility="private", concurrency_id="library")
+        ps_btn.click(h.show_passages, [ps_choice], [ps_view], api_visibility="private")
         gr.api(h.library_api, api_name="library")
-    return PageLoad(h.library_view, [table, rm_choice])
+        gr.api(h.passages_api, api_name="passages")
+    return PageLoad(h.library_view, [table, rm_choice, ps_choice])
