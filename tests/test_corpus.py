@@ -83,3 +83,8 @@ def test_load_corpus_skips_bad_files_with_warning(tmp_path):
     docs = load_corpus([tmp_path], warn=warnings.append)
     assert [d.source for d in docs] == ["good"]
     assert len(warnings) == 1 and "bad.txt" in warnings[0]
+
+
+def test_markdown_title_loses_its_heading_marker():
+    m = infer_metadata("peds-interviews", "# Pediatrics Interviews for IMGs\n\nSome advice.")
+    assert m["title"] == "Pediatrics Interviews for IMGs"

@@ -24,7 +24,7 @@ from assistant.config import chunk_target_chars, embed_format
 from assistant.ingestion.corpus import Document
 from assistant.tuning import MAX_CHARS
 
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 TARGET_CHARS = chunk_target_chars()
 EMBED_FORMAT = embed_format()
 
@@ -121,7 +121,7 @@ def parse_sections(doc: Document) -> list[_Section]:
     """Walk the lines, keep a heading stack, and collect each section's body lines."""
     lines = doc.text.split("\n")
     # drop the title line (it is the document title, not a section)
-    if lines and lines[0].strip() == doc.title.strip():
+    if lines and _MD_HEADING.sub(r"\2", lines[0].strip()).strip() == doc.title.strip():  # "# Title" in Markdown
         lines = lines[1:]
     stack: list[tuple[int, str]] = []
     sections: list[_Section] = [_Section([], [])]

@@ -3,9 +3,11 @@
 A :class:`Document` is one guide: its ``source`` id is the file stem everywhere.
 Metadata (title, audience, specialty) comes from ``corpus/manifest.json`` for the
 bundled guides and is inferred from the file name and text for guides a user
-adds later. Cleaning is driven by ``corpus/cleaning.json`` (regex rules: cut
-everything from an advertisement marker, drop logo/caption/keyword lines), so a
-new site's furniture is a data change, not a code change.
+adds later. Cleaning is driven by ``corpus/cleaning.json``: rules as data, each
+of a kind this module interprets (a regex, or a shape: promo block, logo line,
+keyword strip, truncated caption, glued label), validated on load. Shapes, not
+one site's strings, so furniture is dropped from guides the project has never
+seen, and a new site's furniture is a data change, not a code change.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from assistant.config import PROJECT_DIR
 from assistant.domain import vocabulary
-from assistant.errors import DocumentError
+from assistant.errors import DocumentError, InputError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
@@ -47,29 +49,431 @@ class Document:
 
 
 # ---------------------------------------------------------------- cleaning
+#
+# The rules live in ``corpus/cleaning.json`` (validated on load, see
+# :func:`_validate_rules`). Each rule has a ``name`` (what ``Document.removed``
+# counts), a ``kind`` and the kind's parameters. ``regex`` rules match a string;
+# the other kinds recognise furniture by its shape, so a page the project has never
+# seen loses its keyword strip, logo, captions and promo too:
+#
+# - ``promo-block`` (cut_from): a run of lines naming a product ("free to try",
+#   "sign up", "no credit card"), or a line matching one of its ``markers``; the
+#   cut starts at the block's first line (a heading naming the same new brand);
+# - ``logo-line`` (drop_lines): a short non-sentence line holding the word "logo";
+# - ``keyword-strip`` (drop_lines): a long line with no sentence punctuation,
+#   lower-case heavy, nearly free of function words, repeating the title's and
+#   headings' words;
+# - ``truncated-caption`` (drop_lines): a long non-sentence line whose last word is
+#   cut at a fixed width ("... for Non-US Ci"): not a word of the guide, but the
+#   start of one;
+# - ``glued-label`` (split_lines): a sentence end or closing quote glued to the next
+#   label (``plan.”Insight:``) is split into two lines.
+
+#: A list item (bullet or "1." number) is never a keyword strip, caption or heading.
+_LIST_ITEM = re.compile(r"^(?:[-–•●▪◦·*]|\d{1,2}[.)])\s+")
+_SENTENCE_PUNCT = re.compile(r"[.!?:;]")
+_MD_HEADING = re.compile(r"^#{1,6}\s+")
+_MD_IMAGE = re.compile(r"^!\[([^\]]*)\]\([^)]*\)$")
+_MD_EMPHASIS = re.compile(r"^([*_]{1,2})(\S(?:.*\S)?)\1$")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[-'’][A-Za-z0-9]+)*")
+#: Endings that make a longer word an inflection of a shorter one ("program" -> "programs"), not its completion.
+_INFLECTIONS = frozenset({"s", "es", "'s", "’s", "d", "ed", "ing", "er", "ers", "ly"})
+
+
+def _bare(line: str) -> str:
+    """A stripped line without Markdown decoration: heading marks, emphasis around the whole line, an image's URL."""
+    s = _MD_HEADING.sub("", line)
+    m = _MD_IMAGE.match(s)
+    if m:
+        s = m.group(1).strip()
+    m = _MD_EMPHASIS.match(s)
+    return m.group(2) if m else s
+
+
+def _words_of(line: str) -> list[str]:
+    return _WORD.findall(line)
+
+
+def _is_prose(line: str) -> bool:
+    """A sentence of the guide: several words ending in sentence punctuation (a closing quote may follow)."""
+    return len(line.split()) >= 6 and line.rstrip("”\"’')").endswith((".", "!", "?"))
+
+
+class _Page:
+    """What the shape rules need to know about the whole page: its headings' words, its words and word pairs."""
+
+    def __init__(self, lines: list[str]):
+        from assistant.text import tokenize
+
+        self.lines = lines
+        self.bare = [_bare(s) for s in lines]
+        self.heading_lines: dict[int, set[str]] = {}
+        self.heading_vocab: dict[str, int] = {}  # token -> how many heading lines hold it
+        self.word_lines: dict[str, int] = {}  # lower-cased word -> how many lines hold it
+        self.pair_lines: dict[tuple[str, str], int] = {}
+        self.forms: dict[str, set[str]] = {}  # lower-cased word -> the spellings it has in the page
+        self.first_prose = len(lines)
+        for i, s in enumerate(self.bare):
+            if not s:
+                continue
+            words = _words_of(s)
+            if self.first_prose == len(lines) and _is_prose(s):
+                self.first_prose = i
+            body = _LIST_ITEM.sub("", s)
+            if 1 <= len(body.split()) <= 16 and (body[:1].isupper() or body[:1].isdigit()) and not body.endswith((".", "!", "?", ":", ";", ",")):
+                toks = set(tokenize(body))
+                self.heading_lines[i] = toks
+                for t in toks:
+                    self.heading_vocab[t] = self.heading_vocab.get(t, 0) + 1
+            low = [w.lower() for w in words]
+            for w, orig in zip(low, words):
+                self.forms.setdefault(w, set()).add(orig)
+            for w in set(low):
+                self.word_lines[w] = self.word_lines.get(w, 0) + 1
+            for p in set(zip(low, low[1:])):
+                self.pair_lines[p] = self.pair_lines.get(p, 0) + 1
+
+    def heading_tokens_except(self, i: int) -> set[str]:
+        own = self.heading_lines.get(i, set())
+        return {t for t, n in self.heading_vocab.items() if n > (1 if t in own else 0)}
+
+    def elsewhere(self, i: int, word: str) -> bool:
+        """Whether ``word`` (lower-cased) occurs on a line other than ``i``."""
+        own = word in {w.lower() for w in _words_of(self.bare[i])}
+        return self.word_lines.get(word, 0) > (1 if own else 0)
+
+    def pair_elsewhere(self, i: int, pair: tuple[str, str]) -> bool:
+        low = [w.lower() for w in _words_of(self.bare[i])]
+        own = pair in set(zip(low, low[1:]))
+        return self.pair_lines.get(pair, 0) > (1 if own else 0)
+
+
+# ------------------------------------------------ rule kinds (runtime)
+
+
+@dataclass
+class _Regex:
+    name: str
+    pattern: re.Pattern
+
+    def drops(self, page: _Page, i: int) -> bool:
+        return bool(self.pattern.search(page.lines[i]) or self.pattern.search(page.bare[i]))
+
+    def cut_at(self, page: _Page) -> int | None:
+        return next((i for i, s in enumerate(page.lines) if s and self.drops(page, i)), None)
+
+
+@dataclass
+class _LogoLine:
+    name: str
+    words: frozenset
+    max_words: int
+
+    def drops(self, page: _Page, i: int) -> bool:
+        s = page.bare[i]
+        if not s or _LIST_ITEM.match(s) or s.endswith((".", "!", "?")) or len(s.split()) > self.max_words:
+            return False
+        return any(w.lower() in self.words for w in re.findall(r"[A-Za-z]+", s))
+
+
+@dataclass
+class _KeywordStrip:
+    name: str
+    min_words: int
+    long_words: int
+    min_lowercase: float
+    max_function_words: float
+    sentence_words: frozenset
+    min_overlap: float
+
+    def drops(self, page: _Page, i: int) -> bool:
+        from assistant.text import STOPWORDS, tokenize
+
+        s = page.bare[i]
+        words = s.split()
+        if len(words) < self.min_words or _SENTENCE_PUNCT.search(s) or _LIST_ITEM.match(s):
+            return False
+        if len(words) < self.long_words and i > page.first_prose:  # a shorter one only in the page head
+            return False
+        alpha = [w for w in words if w[:1].isalpha()]
+        if not alpha or sum(w[0].islower() for w in alpha) / len(alpha) < self.min_lowercase:
+            return False
+        low = [w.lower() for w in words]
+        if sum(w in STOPWORDS for w in low) / len(words) > self.max_function_words or self.sentence_words.intersection(low):
+            return False  # a phrase with articles, conjunctions, pronouns or verbs is a heading or a sentence
+        toks = set(tokenize(s))
+        if not toks:
+            return False
+        return len(toks & page.heading_tokens_except(i)) / len(toks) >= self.min_overlap
+
+
+@dataclass
+class _TruncatedCaption:
+    name: str
+    min_words: int
+    min_chars: int
+
+    def drops(self, page: _Page, i: int) -> bool:
+        from assistant.text import GENERAL_WORDS
+
+        s = page.bare[i]
+        words = _words_of(s)
+        if len(s.split()) < self.min_words or len(s) < self.min_chars or _SENTENCE_PUNCT.search(s) or "," in s or _LIST_ITEM.match(s) or not s[-1:].isalpha():
+            return False
+        last, prev = words[-1], words[-2].lower() if len(words) > 1 else ""
+        cut = last.lower()
+
+        def completes(form: str) -> bool:  # "Gene" -> "Genetics", "Non-U" -> "Non-US"; not "program" -> "programs", "research" -> "research-heavy"
+            rest = form[len(cut):]
+            return not rest[:1] in "-'’" and not (rest == rest.lower() and rest in _INFLECTIONS)
+
+        completions = {w for w, forms in page.forms.items() if len(w) > len(cut) and w.startswith(cut) and any(completes(f) for f in forms)}
+        if not completions:
+            return False
+        if not page.elsewhere(i, cut) and cut not in GENERAL_WORDS:
+            return True  # not a word of the guide, but the start of one
+        return any(page.pair_elsewhere(i, (prev, w)) for w in completions) and not page.pair_elsewhere(i, (prev, cut))
+
+
+@dataclass
+class _PromoBlock:
+    name: str
+    markers: list[re.Pattern]
+    product_phrases: list[str]
+    action_phrases: list[str]
+    window: int
+    min_phrases: int
+    min_lines: int
+    tail_prose: int
+    lookback: int
+
+    @staticmethod
+    def _found(phrases: list[str], line: str) -> int:
+        """How many of ``phrases`` (lower case, single-spaced) occur in ``line`` as whole words."""
+        low = " ".join(line.lower().split())
+        return sum(1 for p in phrases if p in low and re.search(rf"(?<![a-z]){re.escape(p)}(?![a-z])", low))
+
+    def cut_at(self, page: _Page) -> int | None:
+        idx = [i for i, s in enumerate(page.lines) if s]
+        product = {i: self._found(self.product_phrases, page.bare[i]) for i in idx}
+        found = {i: product[i] + self._found(self.action_phrases, page.bare[i]) for i in idx}
+        for k, i in enumerate(idx):
+            if any(m.search(page.lines[i]) or m.search(page.bare[i]) for m in self.markers):
+                return i
+            if not found[i]:
+                continue
+            block = idx[k:k + self.window]
+            if not any(product[j] for j in block) or sum(1 for j in block if found[j]) < self.min_lines or sum(found[j] for j in block) < self.min_phrases:
+                continue
+            tail = [j for j in idx[k + self.window:] if not found[j] and _is_prose(page.bare[j])]
+            if len(tail) > self.tail_prose:  # the guide goes on: advice that mentions a free trial, not a promo
+                continue
+            return self._block_start(page, idx, k)
+        return None
+
+    def _block_start(self, page: _Page, idx: list[int], k: int) -> int:
+        """Walk back from the first promo line over the lines naming the same new brand (the promo's heading)."""
+        first = max(0, k - self.lookback)
+        region = idx[first:k + self.window]
+        seen_before = {w.lower() for j in range(idx[first]) for w in _words_of(page.bare[j])}
+        lines_with: dict[str, int] = {}
+        for j in region:
+            for w in set(_words_of(page.bare[j])):
+                if w[:1].isupper() and w.lower() != w.upper() and not w.isupper() and len(w) >= 4 and w.lower() not in seen_before and page.forms.get(w.lower()) == {w}:
+                    lines_with[w] = lines_with.get(w, 0) + 1
+        brands = {w for w, n in lines_with.items() if n >= 2}
+        start = k
+        while start > first and brands & set(_words_of(page.bare[idx[start - 1]])):
+            start -= 1
+        return idx[start]
+
+
+@dataclass
+class _GluedLabel:
+    name: str
+    pattern: re.Pattern
+
+    def split(self, line: str) -> list[str]:
+        return self.pattern.sub("\n", line).split("\n")
+
+
+def _glued_label_pattern(max_label_words: int, sentence_ends: str, closers: str) -> re.Pattern:
+    end, close = re.escape(sentence_ends), re.escape(closers)
+    label = rf"[A-Z][a-z][\w’'/-]*(?: [A-Za-z][\w’'/-]*){{0,{max_label_words - 1}}}:(?=\s|$)"
+    return re.compile(rf"(?:(?<=[{end}])|(?<=\S[{close}]))(?={label})")
+
+
+@dataclass
+class _Replace:
+    name: str
+    pattern: re.Pattern
+    with_: str
 
 
 @dataclass
 class CleaningRules:
     version: int
-    cut_from: list[tuple[str, re.Pattern]]
-    drop_lines: list[tuple[str, re.Pattern]]
-    replace: list[tuple[str, re.Pattern, str]]
+    cut_from: list = field(default_factory=list)
+    drop_lines: list = field(default_factory=list)
+    replace: list = field(default_factory=list)
+    split_lines: list = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path = CLEANING_FILE) -> "CleaningRules":
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        """Read and validate a rules file; anything wrong is one :class:`InputError` line naming the file."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+            raise InputError(f"the cleaning rules file {path} is unreadable or malformed: {_first_problem(exc, None)}") from None
+        return cls.from_data(data, str(path))
 
-        def compile_rule(rule: dict) -> re.Pattern:
-            flags = re.IGNORECASE if "i" in rule.get("flags", "") else 0
-            return re.compile(rule["pattern"], flags)
+    @classmethod
+    def from_data(cls, data, where: str = "cleaning rules") -> "CleaningRules":
+        """Validate rules already parsed from JSON (``where`` names them in the one-line error)."""
+        try:
+            return _validate_rules(data)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            raise InputError(f"the cleaning rules file {where} is unreadable or malformed: {_first_problem(exc, data)}") from None
 
-        return cls(
-            version=int(data.get("version", 1)),
-            cut_from=[(r["name"], compile_rule(r)) for r in data.get("cut_from", [])],
-            drop_lines=[(r["name"], compile_rule(r)) for r in data.get("drop_lines", [])],
-            replace=[(r["name"], compile_rule(r), r.get("with", "")) for r in data.get("replace", [])],
-        )
+
+def _first_problem(exc: Exception, data) -> str:
+    """Where the first problem is (``drop_lines.4 (rule 'keyword-line').min_words``) and what it is, on one line."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    e = errors()[0]
+    loc = [str(p) for p in e.get("loc", ())]
+    if len(loc) >= 2 and loc[1].isdigit():
+        try:
+            rule = data[loc[0]][int(loc[1])]
+            loc = [loc[0], f"{loc[1]} (rule {rule.get('name', '?')!r})"] + [p for p in loc[2:] if p != rule.get("kind", "regex")]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            pass
+    return f"{'.'.join(loc)}: {' '.join(str(e.get('msg', '')).split())}"[:300]
+
+
+def _validate_rules(data) -> CleaningRules:
+    """The rules file's shape, checked by pydantic: known kinds only, their parameters typed, regexes compiled."""
+    from typing import Annotated, Literal, Union
+
+    from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+    def compiled(v: str, flags: str = "") -> re.Pattern:
+        try:
+            return re.compile(v, re.IGNORECASE if "i" in flags else 0)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc}): {v!r}") from None
+
+    class _Rule(BaseModel):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+        name: str = Field(min_length=1)
+        comment: str = ""
+        enabled: bool = True  # a rule can be kept ready in the file but not applied (its comment says why)
+
+    class _RegexRule(_Rule):
+        kind: Literal["regex"] = "regex"
+        pattern: str
+        flags: str = Field("", pattern=r"^i?$")
+
+        @field_validator("pattern")
+        @classmethod
+        def _compiles(cls, v: str) -> str:
+            compiled(v)
+            return v
+
+    class _ReplaceRule(_RegexRule):
+        with_: str = Field("", alias="with")
+
+    class _PromoRule(_Rule):
+        kind: Literal["promo-block"]
+        markers: list[str] = []
+        product_phrases: list[str] = Field(min_length=1)
+        action_phrases: list[str] = []
+        window: int = Field(4, ge=1, le=20)
+        min_phrases: int = Field(3, ge=1)
+        min_lines: int = Field(2, ge=1)
+        tail_prose: int = Field(0, ge=0)
+        lookback: int = Field(2, ge=0, le=10)
+
+        @field_validator("markers")
+        @classmethod
+        def _compile(cls, v: list[str]) -> list[str]:
+            for p in v:
+                compiled(p)
+            return v
+
+    class _LogoRule(_Rule):
+        kind: Literal["logo-line"]
+        words: list[str] = Field(min_length=1)
+        max_words: int = Field(8, ge=1)
+
+    class _StripRule(_Rule):
+        kind: Literal["keyword-strip"]
+        min_words: int = Field(8, ge=3)
+        long_words: int = Field(14, ge=3)
+        min_lowercase: float = Field(0.6, ge=0, le=1)
+        max_function_words: float = Field(0.2, ge=0, le=1)
+        sentence_words: list[str] = []
+        min_overlap: float = Field(0.6, ge=0, le=1)
+
+    class _CaptionRule(_Rule):
+        kind: Literal["truncated-caption"]
+        min_words: int = Field(8, ge=2)
+        min_chars: int = Field(80, ge=1)
+
+    class _GluedRule(_Rule):
+        kind: Literal["glued-label"]
+        max_label_words: int = Field(4, ge=1, le=10)
+        sentence_ends: str = Field(".!?", min_length=1)
+        closers: str = Field("”\"’'", min_length=1)
+
+    def by_kind(**models):
+        """A rule of one of ``models`` (kind -> model), chosen by its ``kind`` (``regex`` when it has none)."""
+        tagged = tuple(Annotated[m, Tag(kind)] for kind, m in models.items())
+        return Annotated[
+            Union[tagged],
+            Discriminator(
+                lambda v: v.get("kind", "regex") if isinstance(v, dict) else getattr(v, "kind", "regex"),
+                custom_error_type="unknown_kind",
+                custom_error_message=f"unknown rule kind here (use one of: {', '.join(models)})",
+            ),
+        ]
+
+    class _File(BaseModel):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+        comment: str = Field("", alias="_comment")
+        version: int = Field(1, ge=1)
+        cut_from: list[by_kind(**{"regex": _RegexRule, "promo-block": _PromoRule})] = []
+        drop_lines: list[by_kind(**{"regex": _RegexRule, "logo-line": _LogoRule, "keyword-strip": _StripRule, "truncated-caption": _CaptionRule})] = []
+        replace: list[_ReplaceRule] = []
+        split_lines: list[by_kind(**{"glued-label": _GluedRule})] = []
+
+    f = _File.model_validate(data)
+
+    def runtime(r):
+        if isinstance(r, _PromoRule):
+            def low(ps):
+                return [" ".join(p.lower().split()) for p in ps]
+
+            return _PromoBlock(r.name, [compiled(p) for p in r.markers], low(r.product_phrases), low(r.action_phrases), r.window, r.min_phrases, r.min_lines, r.tail_prose, r.lookback)
+        if isinstance(r, _LogoRule):
+            return _LogoLine(r.name, frozenset(w.lower() for w in r.words), r.max_words)
+        if isinstance(r, _StripRule):
+            return _KeywordStrip(r.name, r.min_words, r.long_words, r.min_lowercase, r.max_function_words, frozenset(w.lower() for w in r.sentence_words), r.min_overlap)
+        if isinstance(r, _CaptionRule):
+            return _TruncatedCaption(r.name, r.min_words, r.min_chars)
+        if isinstance(r, _GluedRule):
+            return _GluedLabel(r.name, _glued_label_pattern(r.max_label_words, r.sentence_ends, r.closers))
+        return _Regex(r.name, compiled(r.pattern, r.flags))
+
+    return CleaningRules(
+        version=f.version,
+        cut_from=[runtime(r) for r in f.cut_from if r.enabled],
+        drop_lines=[runtime(r) for r in f.drop_lines if r.enabled],
+        replace=[_Replace(r.name, compiled(r.pattern, r.flags), r.with_) for r in f.replace if r.enabled],
+        split_lines=[runtime(r) for r in f.split_lines if r.enabled],
+    )
 
 
 @lru_cache(maxsize=4)
@@ -80,26 +484,33 @@ def default_rules() -> CleaningRules:
 def clean_text(raw: str, rules: CleaningRules | None = None) -> tuple[str, dict]:
     """Return (cleaned text, {rule name: lines removed}).
 
-    Lines are stripped of indentation, bullet glyphs become ``- ``, blank-line runs
-    collapse to one, and furniture lines are dropped by the rules.
+    Glued labels are split first; then everything from the earliest cut (a promo,
+    a "Related Articles" list) goes, furniture lines are dropped, indentation is
+    stripped, bullet glyphs become ``- `` and blank-line runs collapse to one.
     """
     rules = rules or default_rules()
     removed: dict[str, int] = {}
     out: list[str] = []
     raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
-    lines = raw.split("\n")
-    for i, line in enumerate(lines):
-        s = line.strip()
-        cut = next((name for name, pat in rules.cut_from if pat.search(s)), None)
-        if cut:
-            removed[cut] = removed.get(cut, 0) + sum(1 for rest in lines[i:] if rest.strip())
-            break
-        drop = next((name for name, pat in rules.drop_lines if s and pat.search(s)), None)
+    lines: list[str] = []
+    for line in raw.split("\n"):
+        parts = [line.strip()]
+        for rule in rules.split_lines:
+            parts = [p.strip() for part in parts for p in rule.split(part)]
+        lines.extend(parts)
+    page = _Page(lines)
+    cuts = [(at, n, rule.name) for n, rule in enumerate(rules.cut_from) if (at := rule.cut_at(page)) is not None]
+    if cuts:
+        at, _, name = min(cuts)
+        removed[name] = sum(1 for rest in lines[at:] if rest)
+        lines = lines[:at]
+    for i, s in enumerate(lines):
+        drop = next((rule.name for rule in rules.drop_lines if s and rule.drops(page, i)), None)
         if drop:
             removed[drop] = removed.get(drop, 0) + 1
             continue
-        for _name, pat, repl in rules.replace:
-            s = pat.sub(repl, s)
+        for rule in rules.replace:
+            s = rule.pattern.sub(rule.with_, s)
         s = "".join(ch for ch in s if ch in "\t" or unicodedata.category(ch)[0] != "C")  # drop control chars
         if not s:
             if out and out[-1] != "":
@@ -120,7 +531,8 @@ def _read_html(data: str) -> str:
     """Visible text of an HTML page, one block element per line (scripts and styles dropped)."""
     from html.parser import HTMLParser
 
-    blocks = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "ul", "ol", "header", "footer", "title"}
+    blocks = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "ul", "ol", "header", "footer", "title",
+              "figure", "figcaption", "aside", "nav", "main", "blockquote", "td", "th", "dt", "dd", "pre"}  # a caption or promo is its own line
 
     class _Text(HTMLParser):
         def __init__(self):
@@ -238,7 +650,7 @@ def infer_metadata(source: str, text: str) -> dict:
     paragraphs are read; anything unclear is ``any`` so the guide is never hidden.
     """
     first = next((l for l in text.split("\n") if l.strip()), source)
-    title = first.strip()[:200] or source
+    title = re.sub(r"^#{1,6}\s+", "", first.strip())[:200] or source  # a Markdown guide's "# Title"
     stem = source.lower()
     head = (title + "\n" + text[:1500]).lower()
     if "non-us" in stem or "non-us citizen" in head or "non‑us citizen" in head or "foreign national" in head:
