@@ -68,3 +68,18 @@ def run_cli(args, env_home=None, extra_env=None, input_text=None, timeout=300):
         env["ADVISOR_HOME"] = str(env_home)
     env.update(extra_env or {})
     return subprocess.run(ADVISOR + list(args), capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout, input=input_text)
+
+
+def one_error_line(proc, *needles: str) -> str:
+    """Assert a CLI run failed the way a user-fixable fault must: exit 2 and exactly one ``error:`` line.
+
+    No traceback and no "unexpected" on stderr; each of ``needles`` is in the line. Returns the line.
+    """
+    err = proc.stderr.strip()
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr and "unexpected" not in err, proc.stderr
+    assert err.count("\n") == 0 and err.startswith("error:"), proc.stderr
+    for n in needles:
+        assert n in err, (n, err)
+    return err
+

@@ -4,15 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
-
-
-def _one_line_error(proc):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    return lines[0]
+from tests.conftest import one_error_line, run_cli
 
 
 def test_retrieve_json(built_home):
@@ -52,7 +44,7 @@ def test_retrieve_batch_keeps_input_order(built_home, tmp_path):
     ],
 )
 def test_bad_input_one_line_exit_2(built_home, args, needle):
-    line = _one_line_error(run_cli(args, env_home=built_home.home))
+    line = one_error_line(run_cli(args, env_home=built_home.home))
     assert needle.lower() in line.lower()
 
 
@@ -69,18 +61,18 @@ def test_bad_input_one_line_exit_2(built_home, args, needle):
 def test_malformed_batch_names_the_line(built_home, tmp_path, content, needle):
     f = tmp_path / "bad.jsonl"
     f.write_text(content)
-    line = _one_line_error(run_cli(["retrieve", "--batch", str(f), "--json"], env_home=built_home.home))
+    line = one_error_line(run_cli(["retrieve", "--batch", str(f), "--json"], env_home=built_home.home))
     assert needle in line
 
 
 def test_non_utf8_batch(built_home, tmp_path):
     f = tmp_path / "bad.jsonl"
     f.write_bytes(b'{"question": "caf\xe9"}\n')
-    assert "UTF-8" in _one_line_error(run_cli(["retrieve", "--batch", str(f)], env_home=built_home.home))
+    assert "UTF-8" in one_error_line(run_cli(["retrieve", "--batch", str(f)], env_home=built_home.home))
 
 
 def test_missing_index_names_the_command(tmp_path):
-    line = _one_line_error(run_cli(["retrieve", "How do I explain a gap?"], env_home=tmp_path / "empty"))
+    line = one_error_line(run_cli(["retrieve", "How do I explain a gap?"], env_home=tmp_path / "empty"))
     assert "advisor ingest" in line
 
 

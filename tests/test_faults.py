@@ -41,7 +41,7 @@ import pytest
 from assistant.ingestion.corpus import load_document, read_raw
 from assistant.errors import DocumentError, InputError
 from assistant.evaluation.dataset import GOLD, load_dataset
-from tests.conftest import ADVISOR, ROOT, run_cli
+from tests.conftest import ADVISOR, ROOT, one_error_line, run_cli
 from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, PROJECT_DIR, choose_upload, ingested_home, serve, server_env
 
 QUESTION = "How do I explain a gap after graduation?"
@@ -70,16 +70,6 @@ def env_for(settings, **extra) -> dict:
 
 def cli(settings, *args, **extra):
     return run_cli(list(args), extra_env=env_for(settings, **extra))
-
-
-def one_error_line(proc, *needles: str) -> str:
-    """Assert stderr is exactly one line starting with 'error:' and holding each needle."""
-    err = proc.stderr.strip()
-    assert "Traceback" not in proc.stderr and "unexpected" not in err, proc.stderr
-    assert err.count("\n") == 0 and err.startswith("error:"), proc.stderr
-    for n in needles:
-        assert n in err, (n, err)
-    return err
 
 
 def answers(settings) -> str:
@@ -512,22 +502,11 @@ def _dataset(tmp_path, second_line: str):
     return f
 
 
-def _assert_one_line_error(proc, words):
-    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-    lines = proc.stderr.splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
-    assert "bad.jsonl" in lines[0] and "line 2" in lines[0], lines[0]
-    for w in words:
-        assert w in lines[0], (w, lines[0])
-    return lines[0]
-
-
 @pytest.mark.parametrize("case", list(BAD_LINES))
 def test_advisor_eval_rejects_a_malformed_dataset_line(built_home, tmp_path, case):
     line, words = BAD_LINES[case]
     proc = run_cli(["eval", "--dataset", str(_dataset(tmp_path, line)), "--no-baseline"], env_home=built_home.home)
-    _assert_one_line_error(proc, words)
+    one_error_line(proc, "bad.jsonl", "line 2", *words)
     assert not (built_home.reports_dir / "latest.json").exists() or "bad.jsonl" not in (built_home.reports_dir / "latest.json").read_text(encoding="utf-8")
 
 
@@ -535,7 +514,7 @@ def test_advisor_eval_rejects_a_malformed_dataset_line(built_home, tmp_path, cas
 def test_advisor_eval_rejects_shapes_the_reader_catches(built_home, tmp_path, case):
     line, words = GUARDED_LINES[case]
     proc = run_cli(["eval", "--dataset", str(_dataset(tmp_path, line)), "--no-baseline"], env_home=built_home.home)
-    _assert_one_line_error(proc, words)
+    one_error_line(proc, "bad.jsonl", "line 2", *words)
 
 
 @pytest.mark.parametrize(

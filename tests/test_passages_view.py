@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import one_error_line, run_cli
 
 RADIOLOGY = "non-us-img-radiology-red-flags"
 HEADER = re.compile(r"^\[(\d+)\] (.+)  \((\d+) words\)$")
@@ -73,14 +73,6 @@ Test the camera, microphone and lighting the day before, sit in a quiet room wit
 
 {THANK_YOU}
 """
-
-
-def _one_line_error(proc):
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
-    assert "Traceback" not in proc.stderr
-    return lines[0]
 
 
 def _table(settings):
@@ -210,12 +202,12 @@ def test_plain_library_is_unchanged(built_home):
 
 @pytest.mark.parametrize("extra", [[], ["--json"]])
 def test_cli_unknown_source_one_line_exit_2(built_home, extra):
-    line = _one_line_error(run_cli(["library", "--passages", "no-such-guide", *extra], env_home=built_home.home))
+    line = one_error_line(run_cli(["library", "--passages", "no-such-guide", *extra], env_home=built_home.home))
     assert "'no-such-guide'" in line and "advisor library" in line
 
 
 def test_cli_without_an_index_one_line_exit_2(tmp_path):
-    line = _one_line_error(run_cli(["library", "--passages", RADIOLOGY], env_home=tmp_path / "empty-home"))
+    line = one_error_line(run_cli(["library", "--passages", RADIOLOGY], env_home=tmp_path / "empty-home"))
     assert "no index" in line and "advisor ingest" in line
 
 
