@@ -11,6 +11,7 @@ but are advice and must stay.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -212,14 +213,9 @@ def _with_glued_labels() -> CleaningRules:
     return CleaningRules.from_data(data, "cleaning.json + glued-label")
 
 
-GLUED = None
-
-
+@functools.lru_cache(maxsize=1)
 def glued_rules() -> CleaningRules:
-    global GLUED
-    if GLUED is None:
-        GLUED = _with_glued_labels()
-    return GLUED
+    return _with_glued_labels()
 
 
 def _assert_clean(doc, furniture, advice, glued=()):
