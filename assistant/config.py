@@ -18,7 +18,7 @@ Read here too, by the functions below (the one place environment variables are r
   ``ADVISOR_EMBED_THREADS``: embedding worker threads;
 - ``ADVISOR_LLM_N_CTX``: llama.cpp context size; ``OPENAI_API_KEY``: key for an
   OpenAI-compatible server;
-- ``ADVISOR_TARGET_CHARS``, ``ADVISOR_EMBED_FORMAT``: chunk size and embedded text
+- ``ADVISOR_PASSAGE_MAX_WORDS``, ``ADVISOR_EMBED_FORMAT``: passage size and embedded text
   layout, for retrieval studies (defaults in :mod:`assistant.tuning`);
 - ``ADVISOR_DOMAIN_FILE``: another vocabulary file (see :mod:`assistant.domain`);
 - ``ADVISOR_TEST_CRASH_AFTER``: crash-safety tests only (kill ingest at a step).
@@ -132,10 +132,10 @@ def openai_api_key() -> str | None:
     return _env("OPENAI_API_KEY")
 
 
-def chunk_target_chars() -> int:
-    from assistant.tuning import TARGET_CHARS
+def passage_max_words() -> int:
+    from assistant.tuning import PASSAGE_MAX_WORDS
 
-    return int(_env("ADVISOR_TARGET_CHARS") or TARGET_CHARS)
+    return int(_env("ADVISOR_PASSAGE_MAX_WORDS") or PASSAGE_MAX_WORDS)
 
 
 def embed_format() -> str:

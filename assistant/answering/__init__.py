@@ -35,5 +35,9 @@ Other packages import from ``assistant.answering`` only.
 from assistant.answering.claims import SUPPORT_THRESHOLD, citations_in, support
 from assistant.answering.condense import condense
 from assistant.answering.pipeline import ask, stream
+from assistant.answering.numbers import ApplicantNumbers, Condition, Match, applicant_numbers, conditions, from_profile, matching, merged
 
-__all__ = ["SUPPORT_THRESHOLD", "ask", "citations_in", "condense", "stream", "support"]
+__all__ = [
+    "SUPPORT_THRESHOLD", "ApplicantNumbers", "Condition", "Match", "applicant_numbers", "ask", "citations_in", "condense",
+    "conditions", "from_profile", "matching", "merged", "stream", "support",
+]

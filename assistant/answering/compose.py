@@ -17,11 +17,16 @@ import math
 import re
 from dataclasses import dataclass
 
+from assistant.answering.shapes import is_about_the_guide, is_label, is_quotation, speaks_first_person
 from assistant.retrieval import get_retriever
 from assistant.schemas import Hit
 from assistant.text import normalize, tokenize
 from assistant.tuning import (
     FAQ_BONUS,
+    MAX_EXAMPLES,
+    LEAD_POOL,
+    MAX_NUMBER_POINTS,
+    YES_NO_SHARE,
     LABEL_WORDS,
     LIST_ITEMS,
     MAX_POINTS,
@@ -50,6 +55,8 @@ class Unit:
     sim: float = 0.0  # cosine of the question to this unit (from retrieval)
     score: float = 0.0
     context: str = ""  # the line(s) above its lead-in (a nested list's outer lead-in or label), for scoring
+    example: bool = False  # a sentence the guide offers as an example (a quotation, the applicant's voice)
+    prefix: str = ""  # said before the quote: "Your 238 is in the guide's 235–245 band", "The guide's example"
 
 
 def _key(text: str) -> str:
@@ -110,6 +117,46 @@ def passage_units(hit: Hit, hit_index: int) -> list[Unit]:
     return units
 
 
+# ---------------------------------------------------------------- what reads as advice
+
+#: A question asking for wording ("what should I say", "give me an example") may be shown the guides' examples.
+_WANTS_WORDING = re.compile(r"\b(?:examples?|sample|say|phrase|phrasing|word(?:ing|s)?|script|sentence|template|write|how (?:do|should|can) i (?:explain|word|put|describe))\b", re.I)
+_EXAMPLE_LEAD = re.compile(r"\b(?:example|examples|sample|framing|e\.g\.)\b|^(?:weak|strong|cause|insight|change)\b", re.I)
+
+
+def wants_wording(question: str) -> bool:
+    return bool(_WANTS_WORDING.search(question))
+
+
+def readable(units: list[Unit], question: str) -> list[Unit]:
+    """The units that read as advice on their own (see :mod:`assistant.answering.shapes`).
+
+    Dropped: sentences about the guide itself ("This guide focuses on ..."); bare labels
+    ("IMG Friendliness.") unless they introduce items (then they are shown with them);
+    questions the guide asks itself (a list's items may be questions: those stay);
+    the guides' example sentences (a quotation, the applicant's "I ..."), unless the
+    question asks for wording: then they stay, marked to be shown as the guide's example.
+    """
+    wording = wants_wording(question)
+    introduces = {(u.hit_index, u.lead_in) for u in units if u.is_item and u.lead_in}
+    out = []
+    for u in units:
+        if is_about_the_guide(u.text):
+            continue
+        quoted = is_quotation(u.text) or speaks_first_person(u.text)
+        under_example = bool(u.lead_in) and bool(_EXAMPLE_LEAD.search(u.lead_in)) and (u.text.startswith(("“", '"')) or quoted)
+        if quoted or under_example:
+            if not wording:
+                continue
+            u.example = True
+        elif is_label(u.text) and (u.hit_index, u.text) not in introduces and not (u.is_item and u.lead_in.rstrip().endswith(":")):
+            continue  # a label with nothing under it says nothing ("Backup pathways.")
+        elif not u.is_item and u.text.rstrip().endswith("?"):
+            continue  # a question the guide asks itself ("Low Step 2 CK: Can You Still Match ...?") answers nothing
+        out.append(u)
+    return out
+
+
 # ---------------------------------------------------------------- scoring
 
 
@@ -168,7 +215,7 @@ class _Selection:
         return u.text.rstrip().endswith(":") or bool(self.items_of(u))
 
     def cost(self, u: Unit) -> int:
-        w = len(u.text.split())
+        w = len(u.text.split()) + len(u.prefix.split())
         if u.is_item and u.lead_in and (u.hit_index, u.lead_in) not in self.on_screen:
             w += len(u.lead_in.split())
         return w
@@ -220,33 +267,116 @@ class _Selection:
         return best
 
 
-def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[str, list[int]]:
+_YES_NO = re.compile(r"(?:^|[.!?]\s+)(?:is|are|am|do|does|did|can|could|should|will|would|has|have|must)\b[^.!?]*\?", re.I)
+#: A question that asks for a list: the list is the answer, shown whole under its lead-in.
+_ASKS_LIST = re.compile(r"\b(?:steps|step(?!\s*[123]\b)|tiers?|stages?|parts?|structure|template|framework|list|types|kinds|categories|options|ways|components|elements)\b|\bwhat are (?:the|my)\b", re.I)
+_YES_NO_ANSWER = re.compile(r"^(?:yes|no)\b[,.!—–-]?", re.I)
+
+
+def _number_matches(numbers, per: list[list[Unit]]) -> list[tuple[Unit, str]]:
+    """Units whose band, range or condition holds the applicant's own number, each with the phrase that says so."""
+    if numbers is None or not numbers.any():
+        return []
+    from assistant.answering.numbers import matching
+
+    found = []
+    for us in per:
+        for u in us:
+            for m in matching(numbers, [{"text": u.text, "lead_in": u.lead_in}]):
+                found.append((m.is_cutoff, u.hit_index, m.condition.low is None or m.condition.high is None, u.order, u, m.phrase()))
+    out, seen = [], set()
+    for *_, u, phrase in sorted(found, key=lambda f: f[:4]):  # a band before a program's cutoff; then the best passage first
+        if id(u) not in seen:
+            seen.add(id(u))
+            out.append((u, phrase))
+    return out
+
+
+def _dangling(sel: "_Selection", u: Unit) -> bool:
+    """A lead-in ("Concerns arise when:") whose items are not among the readable units: it would say nothing."""
+    return u.text.rstrip().endswith(":") and not sel.items_of(u)
+
+
+def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq: bool) -> Unit:
+    """The answer's first line: an FAQ's own answer, a yes/no when the question asks one, else the best line of the top passage."""
+    def fit(u: Unit) -> bool:
+        return not _dangling(sel, u) and not u.example  # an example is said after the advice it illustrates
+
+    first = [u for us in per[:LEAD_POOL] for u in us if fit(u)] or [u for u in units if fit(u)] or units
+    def intro(u: Unit) -> bool:  # a lead-in is not an answer ("Programs think about these issues differently:")
+        return u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question)
+
+    if faq:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
+        opening = sorted(first, key=lambda u: u.order)
+        return next((u for u in opening if not intro(u)), opening[0])
+    best = max(first, key=lambda u: u.score)
+    if intro(best):
+        said = [u for u in first if not intro(u)]
+        if said:
+            best = max(said, key=lambda u: u.score)
+    if best.is_item and best.lead_in and _ASKS_LIST.search(question):
+        intro = next((u for u in per[best.hit_index] if not u.is_item and u.text == best.lead_in), None)
+        if intro is not None and not _dangling(sel, intro):
+            return intro  # "the four steps": the line that introduces the list, then the list
+    if _YES_NO.search(question):
+        yes_no = [u for u in units if _YES_NO_ANSWER.match(u.text) and not u.example and not _dangling(sel, u)]
+        if yes_no:
+            top = max(yes_no, key=lambda u: u.score)
+            if top.score >= YES_NO_SHARE * best.score:
+                return top
+    return best
+
+
+def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=None) -> tuple[str, list[int]]:
     """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used.
 
-    A lead sentence (the FAQ answer when the top passage is a matching FAQ, else the
-    best unit of the top passage), then supporting points from the top POOL passages,
-    best first, while they fit in MAX_WORDS displayed words. Every line is quoted
-    verbatim; a list item is shown under (or after) the line that introduces it, and
-    a chosen introducing line brings its items (or, having none, the line after it).
+    The lead line answers first: the guide statement whose band or condition holds
+    the applicant's own number (``numbers``, an
+    :class:`~assistant.answering.numbers.ApplicantNumbers`), said so; else the FAQ
+    answer when the top passage is a matching FAQ; else a Yes/No line when the
+    question asks one; else the best line of the top passage. Then supporting
+    points from the top POOL passages, best first, while they fit in MAX_WORDS
+    displayed words. Every line is quoted verbatim (an example is marked as the
+    guide's example); a list item is shown under (or after) the line that
+    introduces it, and a chosen introducing line brings its items.
     """
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
     pool = hits[:POOL]
-    per = [passage_units(h, i) for i, h in enumerate(pool)]
+    per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
+    if numbers is not None and numbers.any() and not _number_matches(numbers, per):
+        # the applicant's own number is a strong signal: a passage further down whose band holds it is quoted too
+        # (``per`` stays indexed by the passage's rank, so its [n] still points at it)
+        for i in range(len(pool), len(hits)):
+            units_i = readable(passage_units(hits[i], i), question)
+            if _number_matches(numbers, [units_i]):
+                per = per + [[] for _ in range(len(per), i)] + [units_i]
+                pool = hits[: i + 1]
+                break
     units = [u for us in per for u in us]
     if not units:
         return "", []
+    for u in units:
+        if u.example:
+            u.prefix = "The guide's example"
     faq = _faq_match(question, pool[0])
     _score_units(question, units, idf, faq)
-    first = per[0] or units
-    # a matching FAQ's answer opens with the direct answer ("Yes, it is possible, ..."): lead with it
-    lead = min(first, key=lambda u: u.order) if faq else max(first, key=lambda u: u.score)
     sel = _Selection(per)
+    matched = _number_matches(numbers, per)
+    for u, phrase in matched:
+        u.prefix = phrase
+    lead = matched[0][0] if matched else _choose_lead(question, per, units, sel, faq)
     sel.take(lead)
+    for u, _ in matched[1 : 1 + MAX_NUMBER_POINTS]:  # guides that disagree: each band that holds the number is said
+        if _key(u.text) not in sel.seen:
+            sel.add(u)
     while len(sel.chosen) <= MAX_POINTS:
         best = sel.best_next(units)
         if best is None or best.score < MIN_POINT:
             break
+        if _dangling(sel, best) or (best.example and sum(u.example for u in sel.chosen) >= MAX_EXAMPLES):
+            sel.seen.add(_key(best.text))  # a lead-in with nothing to bring, or one example too many
+            continue
         sel.take(best)
     return render(lead, sel.chosen)
 
@@ -254,8 +384,21 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None) -> tuple[
 # ---------------------------------------------------------------- rendering
 
 
+def _quoted(u: Unit) -> str:
+    """A unit said after its prefix: "Your 238 is in the guide's 235–245 band: “Realistic chance ...”"."""
+    t = u.text.strip()
+    label, colon, rest = t.partition(":")
+    if colon and rest.strip() and re.search(r"\d", label) and len(label.split()) <= 3:
+        t = rest.strip()  # "235–245: Realistic chance ...": the band is already in the prefix
+    if not t.startswith(("“", '"')):
+        t = f"“{t}”"
+    return f"{u.prefix}: {t}"
+
+
 def _joined(u: Unit) -> str:
     """A list item shown without its introducing line: "Programs value: strong letters"."""
+    if u.prefix:
+        return _quoted(u)
     if not (u.is_item and u.lead_in):
         return u.text
     word = re.match(r"[A-Za-z]+", u.text)
@@ -307,13 +450,19 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
     children, entries = _layout(lead, chosen)
     lines = [f"{as_sentence(_joined(lead))} {mark(lead)}"]
 
-    def emit(u: Unit, depth: int, text: str | None = None) -> None:
-        lines.append(f"{'  ' * depth}- {as_sentence(text or u.text)} {mark(u)}")
-        for k in children.get(id(u), []):
-            emit(k, depth + 1)
+    def emit(u: Unit, depth: int, text: str | None = None, under: str = "") -> None:
+        shown = as_sentence(text or (_quoted(u) if u.prefix else u.text))
+        kids = children.get(id(u), [])
+        if shown.endswith(":") and not kids:
+            return  # a lead-in whose items were not chosen says nothing
+        if not kids and not under.endswith(":") and not u.prefix and is_label(shown):
+            return  # a step title or label whose lines were not chosen ("Explain, Don't Excuse.") says nothing
+        lines.append(f"{'  ' * depth}- {shown} {mark(u)}")
+        for k in kids:
+            emit(k, depth + 1, under=shown)
 
     for k in children.get(id(lead), []):  # the lead introduces a list: its items are the first bullets
-        emit(k, 0)
+        emit(k, 0, under=lead.text)
     for _, kind, x in sorted(entries, key=lambda e: e[0]):
         if kind == "line":
             emit(x, 0)
@@ -322,7 +471,9 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
         else:
             lines.append(f"- {as_sentence(x[0].lead_in)} {mark(x[0])}")
             for u in x:
-                emit(u, 1)
+                emit(u, 1, under=x[0].lead_in)
+    while lines and re.sub(r"\s*\[\d+\]$", "", lines[-1]).endswith(":"):
+        lines.pop()  # never end on a lead-in
     return "\n".join(lines), used
 
 

@@ -29,15 +29,17 @@ def _with_conflicts(text: str, conflicts: list[dict]) -> str:
 
 def answer_extractive(p: Prepared, settings: Settings | None = None) -> Answer:
     if not p.in_scope:
-        return abstained(p, "extractive")
+        return abstained(p, "extractive", settings)
     retriever = get_retriever(settings or get_settings())
     conflicts = find_conflicts(p.standalone, p.hits)
-    text, _ = compose_extractive(p.standalone, p.hits, retriever)
+    text, _ = compose_extractive(p.standalone, p.hits, retriever, numbers=p.numbers)
     if conflicts:
         text = _with_conflicts(text, conflicts)
     if not text:
-        return abstained(p, "extractive")
+        return abstained(p, "extractive", settings)
     text, cites = renumber(text, [], p.hits)
+    if p.profile_used:
+        text += f"\n\nUsing your profile: {', '.join(p.profile_used)}."
     by_source = {c.source: c.n for c in cites}
     conflicts_out = [
         {"topic": c["topic"], "statements": [{"n": by_source.get(s["source"]), "source": s["source"], "text": s["text"]} for s in c["statements"]]}

@@ -14,13 +14,13 @@ instead, and the note says so.
 from __future__ import annotations
 
 import html
+import re
 from typing import Iterator
 
 from assistant.answering.citations import NOTE, renumber
 from assistant.answering.claims import SUPPORT_THRESHOLD, citations_in, strip_citations, support
 from assistant.answering.extractive import answer_extractive
 from assistant.answering.prepared import Prepared, abstained
-from assistant.answering.scope import NO_COVER
 from assistant.config import PROJECT_DIR, Settings
 from assistant.schemas import Answer, Hit
 from assistant.text import split_sentences
@@ -109,20 +109,36 @@ def check_answer(text: str, hits: list[Hit], embed=None) -> tuple[str, list[str]
     return " ".join(kept), unsupported
 
 
+#: A model's refusal: "The guides don't cover this", "I don't know", "I cannot answer that" (a short reply).
+_DECLINE = re.compile(r"\b(?:guides? (?:do(?:es)?n[’']?t|do(?:es)? not) (?:cover|say|mention)|(?:do(?:es)?n[’']?t|do(?:es)? not|cannot|can[’']?t) (?:know|answer|help|find|say)|no information|not (?:covered|mentioned|in the (?:guides?|passages?))|unable to (?:answer|find))\b", re.I)
+
+
+def declined(raw: str) -> bool:
+    """Did the model refuse instead of answering? (Only a short reply counts: a long answer may mention a gap.)"""
+    return len(raw) < 240 and bool(_DECLINE.search(raw))
+
+
+def _guides_instead(p: Prepared, spec: str, settings: Settings, why: str, unsupported: list[str] | None = None) -> Answer:
+    """The extractive answer in place of the model's, with a note saying why (the scope gate found the question covered)."""
+    fallback = answer_extractive(p, settings)
+    fallback.backend = spec
+    fallback.unsupported = unsupported or []
+    fallback.note = f"{NOTE} ({why}; showing the guides' own words.)"
+    return fallback
+
+
 def finish(p: Prepared, raw: str, spec: str, settings: Settings) -> Answer:
     raw = raw.strip()
-    if NO_COVER.lower().rstrip(".") in raw.lower() and len(raw) < 80:
-        return abstained(p, spec)
+    if declined(raw) or not raw:
+        return _guides_instead(p, spec, settings, "The model declined although the guides cover this question")
     embed = _embed_fn(settings)
     embed([u for h in p.hits[:MAX_PASSAGES] for u in split_sentences(h.text)])  # all passage sentences in one batch
     checked, unsupported = check_answer(raw, p.hits, embed)
     if not checked:
-        fallback = answer_extractive(p, settings)
-        fallback.backend = spec
-        fallback.unsupported = unsupported
-        fallback.note = NOTE + " (The model's answer was not supported by the guides; showing the guides' own words.)"
-        return fallback
+        return _guides_instead(p, spec, settings, "The model's answer was not supported by the guides", unsupported)
     text, cites = renumber(checked, [], p.hits[:MAX_PASSAGES])
+    if p.profile_used:
+        text += f"\n\nUsing your profile: {', '.join(p.profile_used)}."
     note = NOTE
     if unsupported:
         note += f" {len(unsupported)} sentence(s) the guides do not support were removed."

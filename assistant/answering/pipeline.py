@@ -28,11 +28,15 @@ def ask(
     history=None,
     llm: str | None = None,
     settings: Settings | None = None,
+    profile=None,
 ) -> Answer:
-    """Answer ``question`` from the guides. ``llm``: ``extractive`` (default), ``llamacpp:PATH`` or ``openai:MODEL@URL``."""
+    """Answer ``question`` from the guides. ``llm``: ``extractive`` (default), ``llamacpp:PATH`` or ``openai:MODEL@URL``.
+
+    ``profile``: the applicant's saved profile (an ``ApplicantProfile``), used as if its facts had been typed.
+    """
     settings = settings or get_settings()
     spec = backend_spec(llm, settings)
-    p = prepare(question, audience, specialty, history, settings)
+    p = prepare(question, audience, specialty, history, settings, profile=profile)
     if spec == "extractive":
         return answer_extractive(p, settings)
     from assistant.answering.llm_answer import answer_with_llm
@@ -47,6 +51,7 @@ def stream(
     history=None,
     llm: str | None = None,
     settings: Settings | None = None,
+    profile=None,
 ) -> Iterator[dict]:
     """Events for a UI: ``{"type": "text", "text": delta}`` pieces, then ``{"type": "answer", "answer": Answer}``.
 
@@ -55,7 +60,7 @@ def stream(
     """
     settings = settings or get_settings()
     spec = backend_spec(llm, settings)
-    p = prepare(question, audience, specialty, history, settings)
+    p = prepare(question, audience, specialty, history, settings, profile=profile)
     if spec == "extractive":
         ans = answer_extractive(p, settings)
         for line in ans.answer.split("\n"):

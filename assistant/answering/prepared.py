@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from assistant.answering.citations import NOTE
 from assistant.answering.condense import condense, detect_audience, detect_specialty
-from assistant.answering.scope import abstain_text, in_scope, library_vocab
+from assistant.answering.numbers import ApplicantNumbers, applicant_numbers, from_profile, merged
+from assistant.answering.scope import NO_PROGRAMS, WRITE_POINTER, abstain_text, in_scope, library_vocab
 from assistant.config import Settings, get_settings
 from assistant.retrieval import get_retriever, normalize_profile, validate_question
 from assistant.schemas import Answer, Hit
@@ -30,21 +31,81 @@ class Prepared:
     hits: list[Hit]
     in_scope: bool
     gate: dict
+    numbers: object = None  # the applicant's own numbers (ApplicantNumbers): the question's, then the profile's
+    profile_used: tuple = ()  # the saved profile's facts this answer used ("Step 2 CK 232", "graduated 2019")
 
 
-def prepare(question: str, audience=None, specialty=None, history=None, settings: Settings | None = None, k: int = K_RETRIEVE) -> Prepared:
-    """Validate, condense with history, retrieve and gate (shared by every backend)."""
+def profile_facts(asked: ApplicantNumbers, used: ApplicantNumbers, profile, audience_from_profile: bool) -> tuple:
+    """The saved profile's facts an answer used, as a reader would say them (the question's own facts are not listed)."""
+    out = []
+    if audience_from_profile:
+        out.append({"us-img": "US citizen IMG", "non-us-img": "non-US IMG"}.get(profile.audience, profile.audience))
+    if asked.step2_score is None and used.step2_score is not None:
+        out.append(f"Step 2 CK {used.step2_score}")
+    if asked.step1_failures is None and used.step1_failures:
+        out.append(f"Step 1 failed {used.step1_failures}x")
+    if asked.graduation_year is None and used.graduation_year is not None:
+        out.append(f"graduated {used.graduation_year}")
+    if asked.gap_months is None and used.gap_months:
+        out.append(f"a {used.gap_months}-month gap")
+    if asked.needs_visa is None and used.needs_visa is not None:
+        out.append("needs a visa" if used.needs_visa else "no visa needed")
+    return tuple(out)
+
+
+def prepare(question: str, audience=None, specialty=None, history=None, settings: Settings | None = None, k: int = K_RETRIEVE, profile=None) -> Prepared:
+    """Validate, condense with history, retrieve and gate (shared by every backend).
+
+    ``profile`` (an :class:`~assistant.writing.ApplicantProfile`, the applicant's saved
+    profile) counts as if its facts had been typed: its audience and specialty steer
+    retrieval when the call gives none, its scores, years, gaps and visa feed the number
+    matching. The question's own facts win over the profile's for this question.
+    """
     q = validate_question(question)
     audience, specialty = normalize_profile(audience, specialty)
+    from_saved = profile is not None and audience is None
+    if profile is not None:
+        audience, specialty = audience or profile.audience, specialty or profile.specialty
     standalone = validate_question(condense(q, history))
+    detected = detect_audience(q)
     specialty = detect_specialty(q) or specialty  # "what about radiology?" changes the specialty for this turn
-    audience = detect_audience(q) or audience
+    audience = detected or audience
     retriever = get_retriever(settings or get_settings())
     hits = retriever.search(standalone, k=k, audience=audience, specialty=specialty)
     ok, gate = in_scope(standalone, hits, library_vocab(retriever))
-    return Prepared(q, standalone, audience, specialty, hits, ok, gate)
+    asked = applicant_numbers(standalone)
+    numbers, used = asked, ()
+    if profile is not None:
+        numbers = merged(asked, from_profile(profile))
+        used = profile_facts(asked, numbers, profile, from_saved and detected is None)
+    return Prepared(q, standalone, audience, specialty, hits, ok, gate, numbers, used)
 
 
-def abstained(p: Prepared, backend: str) -> Answer:
-    """The answer to a question the guides do not cover: says so, cites nothing."""
+#: What the guides are asked when a question names one program: their advice on checking a program yourself.
+CHECKING_QUERY = "how to find out whether a program is IMG-friendly and sponsors visas: program website, FREIDA, email the program coordinator"
+
+
+def abstained(p: Prepared, backend: str, settings: Settings | None = None) -> Answer:
+    """The answer to a question the guides do not cover: says so.
+
+    A question about one named program says the guides have nothing on individual
+    programs, then quotes (cited) what they say about checking a program yourself; a
+    request to write a statement points to the Draft feature; anything else says what
+    the library does cover and cites nothing.
+    """
+    gate = p.gate or {}
+    if gate.get("asks_to_write"):
+        return Answer(answer=WRITE_POINTER, citations=[], abstained=True, note=NOTE, backend=backend, question=p.standalone)
+    if gate.get("program_specific"):
+        from assistant.answering.citations import renumber
+        from assistant.answering.compose import compose_extractive
+
+        retriever = get_retriever(settings or get_settings())
+        hits = retriever.search(CHECKING_QUERY, k=3, audience=p.audience, specialty=p.specialty)
+        text, _ = compose_extractive(CHECKING_QUERY, hits, retriever)
+        if text:
+            lines = text.split("\n")
+            body = "\n".join([f"- {lines[0]}"] + [f"  {line}" for line in lines[1:]])
+            text, cites = renumber(f"{NO_PROGRAMS} What they say about checking a program yourself:\n{body}", [], hits)
+            return Answer(answer=text, citations=cites, abstained=True, note=NOTE, backend=backend, question=p.standalone)
     return Answer(answer=abstain_text(), citations=[], abstained=True, note=NOTE, backend=backend, question=p.standalone)

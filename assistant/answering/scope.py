@@ -11,12 +11,14 @@ and closeness of meaning discounted by the question's words the library never us
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 
 from assistant.config import PROJECT_DIR, Settings
 from assistant.schemas import Hit
 from assistant.text import tokenize
-from assistant.tuning import MIN_CLOSENESS, OOV_WEIGHT
+from assistant.tuning import KNOWN_TERMS_CLOSENESS, MIN_CLOSENESS, OOV_WEIGHT, STORY_WORDS, TYPO_SIMILARITY, UNKNOWN_SHARE
 
 NO_COVER = "The guides don't cover this."
 
@@ -81,6 +83,81 @@ def _grams(tokens: list[str]) -> set[str]:
     return set(tokens) | {" ".join(tokens[i : i + 2]) for i in range(len(tokens) - 1)}
 
 
+_QUESTION_START = re.compile(r"^(?:how|what|whats|which|when|where|why|who|whom|whose|is|are|am|do|does|did|can|could|should|would|will|has|have|must|if)\b", re.I)
+
+
+def asked_part(question: str) -> str:
+    """The sentences that ask (end in "?" or open with a question word), without the story told before them.
+
+    "my father was sick for 2 years. how do i explain the gap?" asks about explaining a
+    gap, not about sickness: only the asking part decides what the question is about.
+    """
+    from assistant.text import split_sentences
+
+    parts = [p.strip() for s in split_sentences(question.replace("?", "? ")) for p in re.split(r"(?<=[,;])\s+(?=(?:how|what|which|when|where|why|is|are|do|does|can|should|will)\b)", s, flags=re.I)]
+    asking = [p for p in parts if p.endswith("?") or _QUESTION_START.match(p)]
+    return " ".join(asking) if asking else (parts[-1] if parts else question)
+
+
+def unknown_terms(question: str, vocab: set[str]) -> list[str]:
+    """The asking part's distinctive words that no guide in the library ever uses, typos of library words excepted.
+
+    No hand-kept list: a salary, a waiver, a program's name or a vaccine is out of scope
+    because the library never says it; "radiolgy" is a typo of a word it does say.
+    """
+    if not vocab:
+        return []
+    compact = {t.replace("-", "") for t in vocab}  # "h1b" is the library's "h-1b"
+    out = []
+    for t in focus_terms(asked_part(question)):
+        if t in vocab or t.replace("-", "") in compact or t.isdigit() or len(t) < 3:
+            continue
+        if len(t) >= 5 and difflib.get_close_matches(t, vocab, n=1, cutoff=TYPO_SIMILARITY):
+            continue
+        out.append(t)
+    return out
+
+
+_INSTITUTION = re.compile(r"\b(?:university|hospital|clinic|medical center|health system|children'?s|college|institute|program|residency)\b", re.I)
+
+
+def names_a_program(question: str, unknown: list[str]) -> bool:
+    """Does the question ask about one named program ("does johns hopkins sponsor h1b", "Mayo Clinic")?
+
+    A word the library never uses, next to an institution word ("clinic", "program") or
+    capitalised beside another such word, is taken for a program's name.
+    """
+    if not unknown:
+        return False
+    from assistant.text import tokenize
+
+    words = re.findall(r"[A-Za-z][\w'’-]*", question)
+    strange = [(tokenize(w) or [""])[0] in unknown for w in words]
+    for k, w in enumerate(words):
+        if not strange[k]:
+            continue
+        named = w[0].isupper() and any(0 <= j < len(words) and strange[j] and words[j][0].isupper() for j in (k - 1, k + 1))
+        after = []
+        for x in words[k + 1 : k + 4]:  # the words naming what it is: "clinic", "genetics program"; a preposition ends them
+            if x.lower() in _PREPOSITIONS:
+                break
+            after.append(x)
+        if named or _INSTITUTION.search(" ".join(after)):
+            return True  # "Johns Hopkins", "mayo clinic", "baylor genetics residency program"
+    return False
+
+
+_PREPOSITIONS = frozenset("after before during for in on at to of from with by about than or and a an the is are was were be".split())
+
+
+_WRITE_FOR_ME = re.compile(r"\b(?:write|draft|compose|do)\b[^.?!]{0,40}\b(?:personal statement|statement|essay|ps|letter|application)\b[^.?!]{0,30}\bfor me\b|\bwrite (?:it|one) for me\b", re.I)
+
+
+def asks_to_write(question: str) -> bool:
+    """"Can you write my whole personal statement for me?": the guides advise; the Draft feature writes from the applicant's facts."""
+    return bool(_WRITE_FOR_ME.search(question))
+
+
 def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> tuple[bool, dict]:
     """Does the library answer this? Two tests, both calibrated on evals/gold.jsonl.
 
@@ -96,14 +173,28 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> t
     terms = focus_terms(question)
     vocab = vocab or set()
     oov = [t for t in terms if vocab and t not in vocab]
-    qgrams = _grams(tokenize(question))
+    # a long message tells a story before it asks: only the asking part names the topic ("after failing
+    # pathology ... how do i explain it?" asks about explaining a failure, not about pathology)
+    qgrams = _grams(tokenize(asked_part(question) if len(question.split()) >= STORY_WORDS else question))
     pgrams = _grams([t for h in hits[:3] for t in tokenize(f"{h.section} {h.text}")])
     outside = sorted({topic for key, topic in _scope_terms().items() if key in qgrams and key not in pgrams})
     unit = max(h.unit_sim for h in hits[:3])
     share = len(oov) / len(terms) if terms else 0.0
     closeness = unit - OOV_WEIGHT * share
-    ok = not outside and closeness >= MIN_CLOSENESS
-    return ok, {"closeness": round(closeness, 4), "unit_sim": round(unit, 4), "oov": oov, "outside_topics": outside}
+    unknown = unknown_terms(question, vocab)
+    program = names_a_program(question, unknown)
+    writing = asks_to_write(question)
+    asked_terms = focus_terms(asked_part(question))
+    strange = len(unknown) >= 2 and len(unknown) >= UNKNOWN_SHARE * max(1, len(asked_terms)) and unit < KNOWN_TERMS_CLOSENESS
+    ok = not outside and closeness >= MIN_CLOSENESS and not strange and not program and not writing
+    return ok, {"closeness": round(closeness, 4), "unit_sim": round(unit, 4), "oov": oov, "outside_topics": outside,
+                "unknown_terms": unknown, "program_specific": program, "asks_to_write": writing}
+
+
+NO_PROGRAMS = "The guides don't have information on individual programs."
+WRITE_POINTER = ("I can't write your personal statement for you: the guides advise on it, and the words should be yours. "
+                 "The Draft tab (or `advisor draft`) writes the paragraph that explains a red flag from your own facts, "
+                 "in the structure the guides teach, for you to edit.")
 
 
 def abstain_text(settings: Settings | None = None) -> str:

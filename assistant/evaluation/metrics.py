@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from assistant.config import PROJECT_DIR
 from assistant.evaluation.dataset import HALVES, Case, half
+from assistant.evaluation.readability import KINDS as READABILITY_KINDS
 from assistant.text import normalize
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -70,6 +71,13 @@ DEFINITIONS = {
     "audit_flag_recall": "Share of expected red flags the audit raised.",
     "latency_retrieve_p50_ms": "Median time of one hybrid retrieval (warm).",
     "latency_answer_p50_ms": "Median time of one full extractive answer (warm).",
+    "clean_answers": "Share of answered answerable questions whose answer shows none of the reader-facing defects (assistant/evaluation/readability.py: a lead-in without items, a bare label, an example shown as a point, a sentence about the guide, a glued label).",
+    "first_sentence_facts": "Share of answered answerable questions whose first sentence holds every expected key fact.",
+    "words_median": "Median displayed words of an answer (citation markers and the source list not counted).",
+    "words_max": "Longest answer in displayed words.",
+    "band_named": "Of the questions that give a Step 2 CK score (and whose evidence states a band), the share whose answer names a band holding that score.",
+    "number_questions": "How many questions give a Step 2 CK score and expect a band (the band_named denominator).",
+    **{f"defects_{k}": f"Count of '{k}' defects over all answers." for k in READABILITY_KINDS},
     "halves": "The per-question figures on each half of the dataset, fixed by id (evals/README.md): tuning = ids ending in an even number, heldout = odd; tune on the first, report the second.",
 }
 
@@ -168,6 +176,11 @@ class _AnswerTally:
     conflicts_total: int = 0
     conflicts_ok: int = 0
     flags: list[tuple[bool, bool]] = field(default_factory=list)
+    clean: list[float] = field(default_factory=list)  # the reader's view (assistant.evaluation.readability)
+    first: list[float] = field(default_factory=list)
+    words: list[int] = field(default_factory=list)
+    defects: dict[str, int] = field(default_factory=dict)
+    band: list[float] = field(default_factory=list)
 
     def merge(self, other: "_AnswerTally") -> None:
         """Add ``other``'s counts to these (lists in order, so merged means equal a single pass)."""
@@ -181,6 +194,12 @@ class _AnswerTally:
         self.conflicts_total += other.conflicts_total
         self.conflicts_ok += other.conflicts_ok
         self.flags += other.flags
+        self.clean += other.clean
+        self.first += other.first
+        self.words += other.words
+        for k, n in other.defects.items():
+            self.defects[k] = self.defects.get(k, 0) + n
+        self.band += other.band
 
     def metrics(self, strict: bool = False) -> dict:
         """The answer metrics; an empty denominator gives the suite's usual default, or None when ``strict``."""
@@ -195,6 +214,13 @@ class _AnswerTally:
             "faithfulness": self.sent_ok / self.sent_total if self.sent_total else default(0.0),
             "conflict_coverage": self.conflicts_ok / self.conflicts_total if self.conflicts_total else default(1.0),
             **abstention_scores(self.flags),
+            "clean_answers": statistics.mean(self.clean) if self.clean else default(0.0),
+            "first_sentence_facts": statistics.mean(self.first) if self.first else default(0.0),
+            "words_median": statistics.median(self.words) if self.words else default(0.0),
+            "words_max": max(self.words) if self.words else default(0.0),
+            "band_named": statistics.mean(self.band) if self.band else default(1.0),
+            "number_questions": len(self.band),
+            **{f"defects_{k}": self.defects.get(k, 0) for k in READABILITY_KINDS},
         }
         if strict and not any(a for _, a in self.flags):
             m["abstention_precision"] = None  # nothing declined: no precision to measure
@@ -227,6 +253,26 @@ def _score_citations(c: Case, a: Answer, embed, tally: _AnswerTally, d: dict) ->
                 tally.cites_good += 1
 
 
+def _score_reading(c: Case, a: Answer, tally: _AnswerTally, d: dict) -> None:
+    """What a reader sees in one answer: its defects, whether its first sentence holds the facts, its length,
+    and, for a question that gives a Step 2 CK score, whether it names the band holding that score."""
+    from assistant.answering import applicant_numbers
+    from assistant.evaluation.readability import answer_words, defects, first_sentence_holds, names_band
+
+    found = {k: v for k, v in defects(a).items() if v}
+    tally.clean.append(float(not found))
+    for k, v in found.items():
+        tally.defects[k] = tally.defects.get(k, 0) + len(v)
+    tally.first.append(float(first_sentence_holds(a, c.facts)))
+    tally.words.append(answer_words(a))
+    score = applicant_numbers(" ".join(list(c.history or []) + [c.question])).step2_score
+    if score is not None and any(ch.isdigit() for e in c.evidence for ch in e):
+        tally.band.append(float(names_band(a, score)))
+        d["band_named"] = bool(tally.band[-1])
+    if found:
+        d["defects"] = found
+
+
 def _score_answer(c: Case, a: Answer, embed, tally: _AnswerTally) -> dict:
     """Add one case's answer to ``tally``; return its per-case details."""
     tally.flags.append((c.answerable, a.abstained))
@@ -238,6 +284,7 @@ def _score_answer(c: Case, a: Answer, embed, tally: _AnswerTally) -> dict:
         tally.cited_ok.append(float(bool(c.good_sources & {x.source for x in a.citations})))
         d["fact_recall"] = r
         _score_citations(c, a, embed, tally, d)
+        _score_reading(c, a, tally, d)
         if c.conflict:
             tally.conflicts_total += 1
             shown = {s["source"] for conf in a.conflicts for s in conf.get("statements", [])}

@@ -124,6 +124,10 @@ def _problems(c: Case, rc: dict | None, ac: dict) -> list[str]:
         problems.append("expected guide not cited")
     if c.conflict and not (c.good_sources <= set(ac.get("conflict_shown", []))):
         problems.append("conflict not shown")
+    for kind, found in (ac.get("defects") or {}).items():
+        problems.append(f"reader defect {kind}: {found[0][:80]!r}")
+    if ac.get("band_named") is False:
+        problems.append("the applicant's band not named")
     return problems
 
 

@@ -1,39 +1,47 @@
-"""Stage 2: split a cleaned guide into passages that follow its structure.
+"""Stage 2b: cut a guide's structure into passages that each stand on their own.
 
-The guides are plain text whose structure lives in line shapes: title-like
-headings, numbered sections (``1. Addressing Failures``), lettered sub-steps
-(``A. Clarify the Facts``), FAQ questions (``2. How should I ...?``), lead-in
-lines ending in ``:`` followed by bullets, and worked examples. LangChain's
-splitters cut on characters or Markdown ``#`` headers, so they cannot see these
-headings: the heading parser below is hand-written for that reason only. Blocks
-are then packed into chunks without ever separating an FAQ answer from its
-question or a list from its lead-in; a single block larger than the limit is cut
-with LangChain's ``RecursiveCharacterTextSplitter`` (each piece keeps its heading).
+:mod:`~assistant.ingestion.structure` reads the guide (Markdown with markdown-it-py,
+everything else from line shapes and indentation) into headings, paragraphs and
+nested list items. This module turns that into passages, by these rules:
 
-Each chunk carries ``section``: the heading path, e.g.
-``Strategies to Address Specific Red Flags > Addressing Failures and Low Scores``.
+- a passage never separates a lead-in ("Use this structure ...:") from its items,
+  a label line ("Cause:", "Step 2 CK (current key metric)") from the lines under
+  it, an item from the bullets and example under it, nor a worked example
+  (labels and quoted sentences) from itself; nested items keep their nesting;
+- a section's blocks are packed in reading order up to ``PASSAGE_MAX_WORDS``; a
+  list too long for one passage is split between items, its lead-in repeated on
+  each piece; a last piece under ``PASSAGE_MIN_WORDS`` joins the one before;
+- a section shorter than ``SECTION_MERGE_WORDS`` (an introduction, a one-line
+  section) joins the section after it in the same part of the guide (what it
+  introduces), or else the one before; an FAQ answer always stays with its question
+  only.
+
+No LangChain splitter does this: they cut text on characters or on ``#`` headers,
+not on a list's lead-in or an item's children.
+
+Each passage carries ``section``, the heading path (``Strategies to Address
+Specific Red Flags > Addressing Failures and Low Scores``); the heading path is
+part of what is embedded and BM25-indexed (``embed_text``), while ``text`` stays
+the guide's own words.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from assistant.config import chunk_target_chars, embed_format
+from assistant.config import embed_format, passage_max_words
 from assistant.ingestion.corpus import Document
-from assistant.tuning import MAX_CHARS
+from assistant.ingestion.structure import Block, from_lines, from_markdown
+from assistant.tuning import PASSAGE_MIN_WORDS, PASSAGE_SOFT_MAX_WORDS, SECTION_MERGE_WORDS
 
-CHUNKER_VERSION = 7
-TARGET_CHARS = chunk_target_chars()
+CHUNKER_VERSION = 9
+PASSAGE_MAX_WORDS = passage_max_words()
 EMBED_FORMAT = embed_format()
 
-_BULLET = re.compile(r"^[-–•]\s+")
-_NUMBERED = re.compile(r"^(\d{1,2})[.)]\s+(.+)$")
-_LETTERED = re.compile(r"^([A-H])[.)]\s+(.+)$")
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
-_TERMINAL = (".", ":", ";", ",", "!", "…", "”", '"')
-_LABEL = re.compile(r"^[A-Z][\w ’'()/-]{0,30}:$")  # "Cause:", "Example:" lead-ins inside examples
+_LABEL = re.compile(r"^[A-Z][\w ’'()/,&+-]{0,40}:$")  # "Cause:", "Example framing:", "Track:"
+_QUOTE_START = ("“", '"', "‘")
 
 
 @dataclass
@@ -46,11 +54,18 @@ class Chunk:
     section: str
     text: str
     ordinal: int
+    also: str = ""  # headings of short sections merged into this passage (searchable, not shown)
 
     @property
     def embed_text(self) -> str:
         """What gets embedded and BM25-indexed: the guide title and heading path give the passage its context."""
-        return EMBED_FORMAT.format(title=self.title, section=self.section, text=self.text)
+        section = f"{self.section} | {self.also}" if self.also else self.section
+        return EMBED_FORMAT.format(title=self.title, section=section, text=self.text)
+
+    @property
+    def words(self) -> int:
+        """Words of the guide's text (list markers and merged headings not counted)."""
+        return passage_words(self.text)
 
     @property
     def metadata(self) -> dict:
@@ -64,171 +79,229 @@ class Chunk:
         }
 
 
-def _words(s: str) -> int:
-    return len(s.split())
+_MARKUP = re.compile(r"(?m)^\s*(?:[-–•]|\d{1,2}[.)]|#{1,6})\s+")
 
 
-def heading_level(line: str, prev_blank: bool, next_line: str | None, prev_line: str = "") -> tuple[int, str] | None:
-    """Classify ``line``: (level, heading text) if it is a heading, else None.
+def passage_words(text: str) -> int:
+    return len(_MARKUP.sub("", text).split())
 
-    Levels: 1 = major unnumbered heading, 2 = short unnumbered sub-heading or a
-    numbered section/FAQ question, 3 = lettered step. Markdown ``#`` headings map
-    to their depth. Body sentences, bullets and lead-ins (ending ``:``) are not headings.
-    """
-    m = _MD_HEADING.match(line)
-    if m:
-        return min(len(m.group(1)), 3), m.group(2).strip()
-    if _BULLET.match(line) or next_line is None:
-        return None
-    m = _NUMBERED.match(line)
-    if m:
-        body = m.group(2).strip()
-        if body.endswith("?") and len(body) <= 220:
-            return 2, body  # FAQ question
-        if len(body) <= 90 and not body.endswith(_TERMINAL):
-            return 2, body
-        return None
-    m = _LETTERED.match(line)
-    if m:
-        body = m.group(2).strip()
-        if len(body) <= 90 and not body.endswith(_TERMINAL) and not body.endswith("?"):
-            return 3, body
-        return None
-    if line.endswith(_TERMINAL) or (line.endswith(")") and "(" not in line):
-        return None
-    if len(line) > 110:
-        return None
-    if re.match(r"^(FAQs?\b|Frequently Asked Questions|Step \d+:)", line):
-        return 1, line
-    if line.endswith("?"):
-        return (2, line) if len(line) <= 110 and not re.search(r"[.:]\s|:-", line) else None
-    if len(line) > 95 or _words(line) > 14:
-        return None
-    if not line[0].isupper() and not line[0].isdigit():
-        return None
-    if not prev_blank and next_line and _BULLET.match(next_line) and (prev_line.endswith(":") or _BULLET.match(prev_line)):
-        return None  # a label inside a list ("Combined Programs", "What you changed"), not a section
-    return (1 if _words(line) >= 6 else 2), line
+
+def _words(blocks: list[Block]) -> int:
+    return sum(b.words for b in blocks)
+
+
+def is_label(text: str) -> bool:
+    """A short line that names what follows: "Cause:", "What to ask:", "Step 2 CK (current key metric)"."""
+    t = text.strip()
+    if _LABEL.match(t):
+        return True
+    return len(t.split()) <= 6 and not t.endswith((".", "!", "?", ";", ",", "”", '"')) and t[:1].isupper()
+
+
+def is_lead_in(b: Block) -> bool:
+    """A block that belongs with what follows it: a merged section's heading, a lead-in, a label."""
+    return b.kind == "heading" or (b.kind == "para" and (b.text.rstrip().endswith(":") or is_label(b.text)))
 
 
 @dataclass
 class _Section:
     path: list[str]
-    lines: list[str]
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def faq(self) -> bool:
+        return bool(self.path) and self.path[-1].endswith("?")
 
 
-def parse_sections(doc: Document) -> list[_Section]:
-    """Walk the lines, keep a heading stack, and collect each section's body lines."""
-    lines = doc.text.split("\n")
-    # drop the title line (it is the document title, not a section)
-    if lines and _MD_HEADING.sub(r"\2", lines[0].strip()).strip() == doc.title.strip():  # "# Title" in Markdown
-        lines = lines[1:]
+def blocks_of(doc: Document) -> list[Block]:
+    """The guide's structure, from the front-end that reads its format (its title heading dropped)."""
+    suffix = doc.path.lower().rsplit(".", 1)[-1]
+    blocks = from_markdown(doc.text) if suffix in ("md", "markdown") else from_lines(doc.text, marked_headings=suffix in ("html", "htm"))
+    while blocks and blocks[0].kind in ("heading", "para") and blocks[0].text.strip() == doc.title.strip():
+        blocks = blocks[1:]  # an HTML page can give its title twice (<title> and <h1>)
+    return blocks
+
+
+def sections_of(blocks: list[Block]) -> list[_Section]:
+    """Group blocks under a heading stack; each section keeps its heading path."""
     stack: list[tuple[int, str]] = []
-    sections: list[_Section] = [_Section([], [])]
-    nonblank = [i for i, l in enumerate(lines) if l.strip()]
-    next_of = {a: b for a, b in zip(nonblank, nonblank[1:])}
-    prev_blank = True
-    prev_line = ""
-    for i, raw in enumerate(lines):
-        line = raw.strip()
-        if not line:
-            prev_blank = True
-            if sections[-1].lines and sections[-1].lines[-1] != "":
-                sections[-1].lines.append("")
+    sections = [_Section([])]
+    for b in blocks:
+        if b.kind != "heading":
+            sections[-1].blocks.append(b)
             continue
-        nxt = lines[next_of[i]].strip() if i in next_of else None
-        h = heading_level(line, prev_blank, nxt, prev_line)
-        prev_blank = False
-        prev_line = line
-        if h is None:
-            sections[-1].lines.append(line)
-            continue
-        level, text = h
-        if level == 1 and stack and stack[-1][0] == 1 and not sections[-1].lines and _words(text) < 8:
+        level = b.level
+        if level == 1 and stack and stack[-1][0] == 1 and not sections[-1].blocks and len(b.text.split()) < 8:
             level = 2  # a heading right under a major heading with no text between is its child
         while stack and stack[-1][0] >= level:
             stack.pop()
-        stack.append((level, text))
-        sections.append(_Section([t for _, t in stack], []))
-    return [s for s in sections if any(l.strip() for l in s.lines)]
+        stack.append((level, b.text))
+        sections.append(_Section([t for _, t in stack]))
+    return [s for s in sections if s.blocks]
 
 
-def _blocks(lines: list[str]) -> list[str]:
-    """Group body lines into blocks that must stay whole: a paragraph, or a lead-in with its list."""
-    blocks: list[list[str]] = []
-    cur: list[str] = []
-    for line in lines:
-        if not line:
-            if cur:
-                blocks.append(cur)
-                cur = []
-            continue
-        is_item = bool(_BULLET.match(line)) or bool(_NUMBERED.match(line))
-        if not cur:
-            cur = [line]
-        elif is_item or cur[-1].endswith(":") or _LABEL.match(cur[-1]):
-            cur.append(line)  # list items stay with their lead-in and each other
-        elif (_BULLET.match(cur[-1]) or _NUMBERED.match(cur[-1])) and not line.endswith(":"):
-            # a sentence right after a list usually closes it ("…can significantly improve")
-            cur.append(line)
+def groups_of(blocks: list[Block]) -> list[list[Block]]:
+    """Runs of blocks that must stay in one passage (see the module rules)."""
+    groups: list[list[Block]] = []
+    for b in blocks:
+        cur = groups[-1] if groups else None
+        tops = [x for x in cur if x.depth == 0] if cur else []
+        last = tops[-1] if tops else None
+        if cur is None:
+            groups.append([b])
+        elif b.depth > 0:
+            cur.append(b)  # inside the item above
+        elif last is not None and is_lead_in(last):
+            cur.append(b)  # under its lead-in or label
+        elif b.kind == "item" and last is not None and last.kind == "item":
+            cur.append(b)  # the next item of the same list
+        elif b.kind == "para" and any(x.text.startswith(_QUOTE_START) for x in tops) and (b.text.startswith(_QUOTE_START) or is_lead_in(b)):
+            cur.append(b)  # the rest of a worked example ("Insight:", the next quoted sentence)
         else:
-            blocks.append(cur)
-            cur = [line]
+            groups.append([b])
+    return groups
+
+
+def _split_group(group: list[Block]) -> list[list[Block]]:
+    """A group too long for one passage, cut between its items (the lead-in repeated) or between sentences."""
+    from assistant.text import split_sentences
+
+    lead: list[Block] = []
+    i = 0
+    while i < len(group) and group[i].depth == 0 and is_lead_in(group[i]):
+        lead.append(group[i])
+        i += 1
+    units: list[list[Block]] = []
+    for b in group[i:]:
+        if b.depth == 0 or not units:
+            units.append([b])
+        else:
+            units[-1].append(b)
+    if len(units) == 1 and len(units[0]) == 1 and units[0][0].kind == "para":
+        para = units[0][0]  # one long paragraph: cut between sentences
+        units = [[Block("para", s, depth=para.depth)] for s in split_sentences(para.text)]
+    pieces: list[list[Block]] = []
+    cur: list[Block] = []
+    for u in units:
+        if cur and _words(lead + cur + u) > PASSAGE_MAX_WORDS:
+            pieces.append(lead + cur)
+            cur = []
+        cur.extend(u)
     if cur:
-        blocks.append(cur)
-    return ["\n".join(b) for b in blocks]
+        if pieces and _words(cur) < PASSAGE_MIN_WORDS and _words(pieces[-1] + cur) <= PASSAGE_SOFT_MAX_WORDS:
+            pieces[-1].extend(cur)
+        else:
+            pieces.append(lead + cur)
+    return pieces
 
 
-def _split_big(text: str) -> list[str]:
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+def _pack(blocks: list[Block]) -> list[list[Block]]:
+    """A section's groups packed in reading order into passages of at most PASSAGE_MAX_WORDS."""
+    pieces: list[list[Block]] = []
+    cur: list[Block] = []
+    for g in groups_of(blocks):
+        if _words(g) > PASSAGE_MAX_WORDS:
+            if cur:
+                pieces.append(cur)
+                cur = []
+            pieces.extend(_split_group(g))
+            continue
+        if cur and _words(cur + g) > PASSAGE_MAX_WORDS and not (_words(cur) < PASSAGE_MIN_WORDS and _words(cur + g) <= PASSAGE_SOFT_MAX_WORDS):
+            pieces.append(cur)
+            cur = []
+        cur = cur + g
+    if cur:
+        if pieces and _words(cur) < PASSAGE_MIN_WORDS and _words(pieces[-1] + cur) <= PASSAGE_SOFT_MAX_WORDS:
+            pieces[-1] = pieces[-1] + cur
+        else:
+            pieces.append(cur)
+    return pieces
 
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=TARGET_CHARS, chunk_overlap=120, separators=["\n\n", "\n- ", "\n", ". ", " "], keep_separator=True
-    )
-    return [p.strip() for p in splitter.split_text(text) if p.strip()]
+
+def render(blocks: list[Block]) -> str:
+    """Passage text: one line per block, nesting shown as two spaces per level."""
+    lines = []
+    for b in blocks:
+        pad = "  " * b.depth
+        if b.kind == "heading":  # a short section merged into this passage keeps its heading
+            lines.append(f"## {b.text}")
+        else:
+            lines.append(f"{pad}{b.marker} {b.text}" if b.kind == "item" else f"{pad}{b.text}")
+    return "\n".join(lines)
+
+
+@dataclass
+class _Piece:
+    path: list[str]
+    blocks: list[Block]
+    also: list[str] = field(default_factory=list)
+
+
+def _join(a: _Piece, b: _Section) -> list[Block]:
+    """Blocks of ``a`` then ``b``. An introduction joins what it introduces as is; two sections side by side
+    keep their headings as lines, so the reader sees where one ends."""
+    if b.path[: len(a.path)] == a.path:
+        return a.blocks + b.blocks
+    head_a = [] if (a.blocks and a.blocks[0].kind == "heading") or not a.path else [Block("heading", a.path[-1], level=2)]
+    return head_a + a.blocks + [Block("heading", b.path[-1], level=2)] + b.blocks
+
+
+def _same_part(a: list[str], b: list[str]) -> bool:
+    """``b`` is a sibling of ``a`` or inside it."""
+    return a[: len(b) - 1] == b[:-1] or b[: len(a)] == a
+
+
+def _merge_short_sections(sections: list[_Section]) -> list[_Piece]:
+    """Each section packed into passages; a short section first joins the next one in the same part of the
+    guide (what it introduces), or else the passage before it."""
+    out: list[_Piece] = []
+    carry: _Piece | None = None
+    for k, sec in enumerate(sections):
+        blocks, also = sec.blocks, []
+        if carry is not None:
+            blocks, also = _join(carry, sec), [" > ".join(carry.path)] + carry.also
+            carry = None
+        # short, or ending in a lead-in whose items are the sections that follow ("... include:" then "1. Academic Concerns")
+        short = (_words(sec.blocks) < SECTION_MERGE_WORDS or sec.blocks[-1].text.rstrip().endswith(":")) and not sec.faq
+        nxt = sections[k + 1] if k + 1 < len(sections) else None
+        if short and (_words(blocks) < PASSAGE_MIN_WORDS or blocks[-1].text.rstrip().endswith(":")) and nxt is not None and not nxt.faq and _same_part(sec.path, nxt.path):
+            carry = _Piece(sec.path, blocks, also)  # an introduction joins what it introduces
+            continue
+        prev = out[-1] if out else None
+        if short and prev is not None and not sections[k - 1].faq and _same_part(prev.path, sec.path) and _words(prev.blocks + blocks) <= PASSAGE_SOFT_MAX_WORDS:
+            prev.blocks = prev.blocks + ([] if blocks[0].kind == "heading" else [Block("heading", sec.path[-1], level=2)]) + blocks
+            prev.also += [" > ".join(sec.path)] + also
+            continue
+        pieces = [_Piece(sec.path, p) for p in _pack(blocks)]
+        pieces[0].also = also
+        out.extend(pieces)
+    if carry is not None:
+        out.append(carry)
+    return out
 
 
 def chunk_document(doc: Document) -> list[Chunk]:
-    """Chunks for one guide, in reading order, each within ``MAX_CHARS`` where the structure allows."""
+    """Passages for one guide, in reading order."""
     out: list[Chunk] = []
-    for sec in parse_sections(doc):
-        section = " > ".join(sec.path) if sec.path else doc.title
-        heading = sec.path[-1] if sec.path else ""
-        lead = heading if heading.endswith("?") else ""  # FAQ: the question travels with every piece
-        pieces: list[str] = []
-        cur = ""
-        for block in _blocks(sec.lines):
-            if len(block) > MAX_CHARS:
-                if cur:
-                    pieces.append(cur)
-                    cur = ""
-                pieces.extend(_split_big(block))
-                continue
-            if cur and len(cur) + len(block) + 1 > TARGET_CHARS and len(cur) >= 200:
-                pieces.append(cur)
-                cur = block
-            else:
-                cur = f"{cur}\n{block}" if cur else block
-        if cur:
-            if pieces and len(cur) < 150 and len(pieces[-1]) + len(cur) <= MAX_CHARS:
-                pieces[-1] = f"{pieces[-1]}\n{cur}"
-            else:
-                pieces.append(cur)
-        for piece in pieces:
-            text = f"{lead}\n{piece}" if lead else piece
-            digest = hashlib.sha256(f"{doc.source}|{section}|{text}".encode()).hexdigest()[:20]
-            out.append(
-                Chunk(
-                    chunk_id=f"{doc.source}:{digest}",
-                    source=doc.source,
-                    title=doc.title,
-                    audience=doc.audience,
-                    specialty=doc.specialty,
-                    section=section,
-                    text=text,
-                    ordinal=len(out),
-                )
+    for piece in _merge_short_sections(sections_of(blocks_of(doc))):
+        section = " > ".join(piece.path) if piece.path else doc.title
+        heading = piece.path[-1] if piece.path else ""
+        body = render(piece.blocks)
+        text = f"{heading}\n{body}" if heading.endswith("?") else body  # FAQ: the question travels with every piece
+        digest = hashlib.sha256(f"{doc.source}|{section}|{text}".encode()).hexdigest()[:20]
+        out.append(
+            Chunk(
+                chunk_id=f"{doc.source}:{digest}",
+                source=doc.source,
+                title=doc.title,
+                audience=doc.audience,
+                specialty=doc.specialty,
+                section=section,
+                text=text,
+                ordinal=len(out),
+                also="; ".join(piece.also),
             )
+        )
     return out
 
 
@@ -242,15 +315,16 @@ _ITEM = re.compile(r"^(?:[-•–]|\d{1,2}[.)])\s+")
 def split_units(text: str, section: str) -> list[dict]:
     """The answerable units of a chunk: sentences and list items, in order.
 
-    A list item remembers its lead-in line ("Programs will ask:") so it can be
-    quoted with its context. FAQ questions heading a chunk are not units (a
-    question is not an answer). Used for sentence-level retrieval scores and
-    for composing extractive answers.
+    A list item remembers its lead-in ("Programs will ask:", or the item it is
+    nested under: "State the Issue Clearly") so it can be quoted with its context.
+    FAQ questions heading a chunk are not units (a question is not an answer).
+    Used for sentence-level retrieval scores and for composing extractive answers.
     """
     from assistant.text import split_sentences
 
     units: list[dict] = []
     lead_in = ""
+    parents: list[tuple[int, str]] = []  # (indent, text) of the items enclosing the current line
     lines = text.split("\n")
     last = section.split(" > ")[-1].strip()
     if lines and lines[0].strip().endswith("?") and lines[0].strip() == last:
@@ -259,12 +333,22 @@ def split_units(text: str, section: str) -> list[dict]:
         s = line.strip()
         if not s:
             continue
-        item = bool(_ITEM.match(s))
+        if s.startswith("## "):  # a merged section's heading: context, not an answer
+            lead_in, parents = "", []
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        m = _ITEM.match(s)
+        item = bool(m)
+        context = parents[-1][1] if parents else lead_in
         for sent in split_sentences(s):
             if len(sent) < 12:
                 continue
-            units.append({"text": sent, "item": item, "lead_in": lead_in if item else "", "order": len(units)})
-        if not item:  # the sentence that introduces a list ("You can improve your chances by:")
+            units.append({"text": sent, "item": item, "lead_in": context if item else "", "order": len(units)})
+        if item:
+            parents.append((indent, s[m.end():].strip()))
+        elif not parents:  # the sentence that introduces a list ("You can improve your chances by:")
             lead_in = split_sentences(s)[-1] if s.endswith(":") else ""
     return units
 

@@ -177,6 +177,27 @@ class _LogoLine:
 
 
 @dataclass
+class _RepeatedLeadIn:
+    """A lead-in line ("- Talk to:") written again right after its own items: a web page that flattened a nested
+    list repeats the parent item after its children. The copy introduces nothing, so it goes; a lead-in used
+    again after other text (a heading, a paragraph) is kept."""
+
+    name: str
+    window: int
+
+    def drops(self, page: _Page, i: int) -> bool:
+        s = page.bare[i]
+        if not s.endswith(":") or not _LIST_ITEM.match(s):
+            return False
+        for j in range(i - 1, max(-1, i - self.window - 1), -1):
+            if page.bare[j] == s:
+                return True
+            if page.bare[j] and not _LIST_ITEM.match(page.bare[j]):
+                return False  # other text between: a lead-in of its own
+        return False
+
+
+@dataclass
 class _KeywordStrip:
     name: str
     min_words: int
@@ -295,6 +316,16 @@ class _GluedLabel:
 
     def split(self, line: str) -> list[str]:
         return self.pattern.sub("\n", line).split("\n")
+
+
+@dataclass
+class _GluedList:
+    """A lead-in glued to its first list item ('Programs will ask:- Did ...'): split before the item's marker."""
+
+    name: str
+
+    def split(self, line: str) -> list[str]:
+        return re.sub(r"(?<=\S:)-\s*(?=[A-Z“\"])", "\n- ", line).split("\n")
 
 
 def _glued_label_pattern(max_label_words: int, sentence_ends: str, closers: str) -> re.Pattern:
@@ -422,6 +453,13 @@ def _validate_rules(data) -> CleaningRules:
         min_words: int = Field(8, ge=2)
         min_chars: int = Field(80, ge=1)
 
+    class _RepeatRule(_Rule):
+        kind: Literal["repeated-lead-in"]
+        window: int = Field(12, ge=1)
+
+    class _GluedListRule(_Rule):
+        kind: Literal["glued-list"]
+
     class _GluedRule(_Rule):
         kind: Literal["glued-label"]
         max_label_words: int = Field(4, ge=1, le=10)
@@ -445,9 +483,9 @@ def _validate_rules(data) -> CleaningRules:
         comment: str = Field("", alias="_comment")
         version: int = Field(1, ge=1)
         cut_from: list[by_kind(**{"regex": _RegexRule, "promo-block": _PromoRule})] = []
-        drop_lines: list[by_kind(**{"regex": _RegexRule, "logo-line": _LogoRule, "keyword-strip": _StripRule, "truncated-caption": _CaptionRule})] = []
+        drop_lines: list[by_kind(**{"regex": _RegexRule, "logo-line": _LogoRule, "keyword-strip": _StripRule, "truncated-caption": _CaptionRule, "repeated-lead-in": _RepeatRule})] = []
         replace: list[_ReplaceRule] = []
-        split_lines: list[by_kind(**{"glued-label": _GluedRule})] = []
+        split_lines: list[by_kind(**{"glued-label": _GluedRule, "glued-list": _GluedListRule})] = []
 
     f = _File.model_validate(data)
 
@@ -463,6 +501,10 @@ def _validate_rules(data) -> CleaningRules:
             return _KeywordStrip(r.name, r.min_words, r.long_words, r.min_lowercase, r.max_function_words, frozenset(w.lower() for w in r.sentence_words), r.min_overlap)
         if isinstance(r, _CaptionRule):
             return _TruncatedCaption(r.name, r.min_words, r.min_chars)
+        if isinstance(r, _GluedListRule):
+            return _GluedList(r.name)
+        if isinstance(r, _RepeatRule):
+            return _RepeatedLeadIn(r.name, r.window)
         if isinstance(r, _GluedRule):
             return _GluedLabel(r.name, _glued_label_pattern(r.max_label_words, r.sentence_ends, r.closers))
         return _Regex(r.name, compiled(r.pattern, r.flags))
@@ -485,19 +527,23 @@ def clean_text(raw: str, rules: CleaningRules | None = None) -> tuple[str, dict]
     """Return (cleaned text, {rule name: lines removed}).
 
     Glued labels are split first; then everything from the earliest cut (a promo,
-    a "Related Articles" list) goes, furniture lines are dropped, indentation is
-    stripped, bullet glyphs become ``- `` and blank-line runs collapse to one.
+    a "Related Articles" list) goes, furniture lines are dropped, bullet glyphs
+    become ``- `` and blank-line runs collapse to one. Indentation is kept (tabs
+    as four spaces): it is how an indented layout shows nesting.
     """
     rules = rules or default_rules()
     removed: dict[str, int] = {}
     out: list[str] = []
     raw = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines: list[str] = []
+    indents: list[str] = []  # each line's leading white space (tabs as 4 spaces): nesting the chunker reads
     for line in raw.split("\n"):
         parts = [line.strip()]
         for rule in rules.split_lines:
             parts = [p.strip() for part in parts for p in rule.split(part)]
         lines.extend(parts)
+        indent = " " * (len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()))
+        indents.extend([indent] * len(parts))
     page = _Page(lines)
     cuts = [(at, n, rule.name) for n, rule in enumerate(rules.cut_from) if (at := rule.cut_at(page)) is not None]
     if cuts:
@@ -516,7 +562,7 @@ def clean_text(raw: str, rules: CleaningRules | None = None) -> tuple[str, dict]
             if out and out[-1] != "":
                 out.append("")
             continue
-        out.append(s)
+        out.append(indents[i] + s)
     while out and out[-1] == "":
         out.pop()
     while out and out[0] == "":
@@ -528,7 +574,11 @@ def clean_text(raw: str, rules: CleaningRules | None = None) -> tuple[str, dict]
 
 
 def _read_html(data: str) -> str:
-    """Visible text of an HTML page, one block element per line (scripts and styles dropped)."""
+    """Visible text of an HTML page, one block element per line (scripts and styles dropped).
+
+    Structure is kept in the shape the chunker reads: ``<h2>`` becomes ``## ``, a
+    list item ``- `` (``1. `` in an ``<ol>``) indented two spaces per level of nesting.
+    """
     from html.parser import HTMLParser
 
     blocks = {"p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "section", "article", "ul", "ol", "header", "footer", "title",
@@ -539,20 +589,28 @@ def _read_html(data: str) -> str:
             super().__init__(convert_charrefs=True)
             self.parts: list[str] = []
             self.skip = 0
+            self.lists: list[str] = []  # open <ul>/<ol>, innermost last
 
         def handle_starttag(self, tag, attrs):
             if tag in ("script", "style", "noscript", "template"):
                 self.skip += 1
             elif tag in blocks:
                 self.parts.append("\n")
-            if tag == "li":
-                self.parts.append("- ")
+            if tag in ("ul", "ol"):
+                self.lists.append(tag)
+            elif tag == "li":
+                depth = max(len(self.lists) - 1, 0)
+                self.parts.append("\x00" * depth + ("1. " if self.lists and self.lists[-1] == "ol" else "- "))
+            elif len(tag) == 2 and tag[0] == "h" and tag[1] in "123456":
+                self.parts.append("#" * int(tag[1]) + " ")
 
         def handle_endtag(self, tag):
             if tag in ("script", "style", "noscript", "template"):
                 self.skip = max(0, self.skip - 1)
             elif tag in blocks:
                 self.parts.append("\n")
+            if tag in ("ul", "ol") and self.lists:
+                self.lists.pop()
 
         def handle_data(self, d):
             if not self.skip:
@@ -561,7 +619,17 @@ def _read_html(data: str) -> str:
     p = _Text()
     p.feed(data)
     text = "".join(p.parts)
-    return "\n".join(" ".join(line.split()) for line in text.split("\n"))
+    # "\x00" marks one level of list nesting (two spaces); other white space folds
+    out = []
+    for line in text.split("\n"):
+        words = " ".join(line.replace("\x00", " \x00 ").split())
+        depth = 0
+        while words.startswith("\x00"):
+            depth += 1
+            words = words[1:].lstrip()
+        words = words.replace("\x00", "").strip()
+        out.append("  " * depth + words if words and words not in ("#", "##", "###", "####", "#####", "######") else "")
+    return "\n".join(out)
 
 
 def _read_pdf(path: Path) -> str:

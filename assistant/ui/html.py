@@ -28,6 +28,7 @@ a.cite {text-decoration: none; font-weight: 600; color: #2563eb !important; curs
 .sources-panel .turn-q {font-weight: 600; margin: .6em 0 .2em 0;}
 details.src {border: 1px solid var(--border-color-primary, #e5e7eb); border-radius: 6px; padding: .3em .6em; margin: .25em 0;}
 details.src summary {cursor: pointer;}
+details.src summary .guide {font-size: .85em; opacity: .7;}
 details.src .passage {white-space: pre-wrap; margin: .4em 0 .2em 0; padding-left: .6em; border-left: 3px solid #93c5fd;}
 details.src .meta {font-size: .85em; opacity: .75;}
 details.src.flash {outline: 3px solid #f59e0b; transition: outline .3s;}
@@ -122,14 +123,19 @@ def citation_dict(c: Any) -> dict:
 
 
 def source_details(citations: list, prefix: str, open_first: bool = False) -> str:
-    """``<details id="prefix-n">`` blocks: guide title, section, source id, and the escaped passage."""
+    """``<details id="prefix-n">`` blocks, each collapsed to the passage's own heading (three passages of one guide
+    no longer read alike); opened: guide title, section path, source id and the escaped passage."""
+    from assistant.schemas import section_label
+
     out = []
     for i, c in enumerate(citations):
         c = citation_dict(c)
         opened = " open" if open_first and i == 0 else ""
         out.append(
             f'<details class="src" id="{esc(prefix)}-{int(c["n"])}"{opened}>'
-            f'<summary><b>[{int(c["n"])}]</b> {esc(c["title"])}</summary>'
+            f'<summary><b>[{int(c["n"])}]</b> {esc(section_label(c["section"]) or c["title"])}'
+            + (f' <span class="guide">· {esc(c["title"])}</span>' if section_label(c["section"]) != c["title"] else "")
+            + '</summary>'
             f'<div class="meta">Section: {esc(c["section"])} · guide id: {esc(c["source"])}</div>'
             f'<div class="passage">{esc(c["text"])}</div></details>'
         )

@@ -1,0 +1,189 @@
+"""Answers a person can read: the answer first, no defect shown, the applicant's own numbers, honest abstention.
+
+A guide written by the test (internal medicine, a specialty the shipped corpus
+does not cover) plants every defect kind the readability detectors know: a
+sentence about the guide, a bare label with nothing under it, quoted example
+sentences, a glued label, a lead-in whose only items are examples. It is
+ingested next to the shipped guides through the real pipeline, and the real
+composer must never show any of them (the detectors of
+``assistant/evaluation/readability.py`` read the answers). Number matching is
+checked on the same guide's score bands, abstention on the shipped library.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.evaluation.readability import defects, first_sentence_holds
+
+GUIDE = """Essential Guide for Non-US IMGs Applying to Internal Medicine Residency
+
+This guide walks you through everything internal medicine programs look for in a non-US IMG. You'll learn how program directors read an application.
+
+Internal Medicine Score Bands for Non-US IMGs
+Aim as high as you can, but as a general guide for internal medicine:
+- 250+: Competitive at most university internal medicine programs.
+- 235–249: Realistic at many community internal medicine programs if your letters are strong.
+- Below 225: Apply very broadly to internal medicine and add a preliminary year.
+
+Explaining an Internal Medicine Shelf Failure
+Keep the explanation short and factual, then move to what changed.
+Say it like this:
+- “I failed my internal medicine shelf exam because I studied passively.”
+- “I now use question banks daily and passed every later exam.”
+Example for a failed shelf exam:
+Cause:
+“I failed the internal medicine shelf because I did not ask for help early.”Insight:
+“I learned that I need feedback from faculty early in a rotation.”
+Internal medicine program directors value an applicant who owns the failure and shows a later pass.
+
+Backup Internal Medicine Pathways
+Backup pathways
+A preliminary internal medicine year can lead to a categorical position when you perform well.
+"""
+
+QUESTIONS = [
+    "how do i explain a failed internal medicine shelf exam",
+    "what internal medicine backup pathways are there",
+    "what step 2 ck score do i need for internal medicine as a non us img",
+    "what do internal medicine program directors value after a shelf failure?",
+]
+
+
+@pytest.fixture(scope="module")
+def im_home(tmp_path_factory, built_home):
+    import shutil
+
+    from assistant.config import get_settings
+    from assistant.ingestion import ingest
+
+    root = tmp_path_factory.mktemp("reading")
+    folder = root / "guides"
+    folder.mkdir()
+    (folder / "non-us-img-internal-medicine-guide.txt").write_text(GUIDE, encoding="utf-8")
+    settings = get_settings(home=root / "home")
+    settings.cache_dir.mkdir(parents=True)
+    shutil.copy(built_home.cache_dir / "embcache.sqlite", settings.cache_dir / "embcache.sqlite")
+    ingest([folder], settings=settings)
+    return settings
+
+
+def _ask(settings, question):
+    from assistant.answering import ask
+
+    return ask(question, settings=settings)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_no_planted_defect_reaches_an_answer(im_home, question):
+    ans = _ask(im_home, question)
+    assert not ans.abstained, ans.answer
+    assert any(c.source == "non-us-img-internal-medicine-guide" for c in ans.citations), ans.answer
+    found = {k: v for k, v in defects(ans).items() if v}
+    assert not found, (found, ans.answer)
+    for planted in ("This guide walks you through", "You'll learn how", "Backup pathways.", "”Insight:"):
+        assert planted not in ans.answer, (planted, ans.answer)
+    if "example" not in ans.answer:  # a lead-in whose only items are examples is shown only with them
+        assert "Say it like this:" not in ans.answer, ans.answer
+
+
+def test_an_example_is_shown_as_an_example_when_wording_is_asked(im_home):
+    ans = _ask(im_home, "what exactly should i say about my failed internal medicine shelf? give me an example sentence")
+    assert "The guide's example: “I failed" in ans.answer, ans.answer
+    assert not any(line.lstrip("- ").startswith("“I failed") for line in ans.answer.splitlines()), ans.answer
+
+
+def test_the_applicants_score_picks_its_band_first(im_home):
+    ans = _ask(im_home, "i got 238 on step 2 ck, non us img, is that ok for internal medicine?")
+    first = ans.answer.splitlines()[0]
+    assert first.startswith("Your 238 is in the guide's 235–249 band"), ans.answer
+    assert "Realistic at many community internal medicine programs" in first
+    assert first_sentence_holds(ans, ["235–249", "Realistic"])
+    ans = _ask(im_home, "scored 221 on my step2 ck. internal medicine chances as a non us img?")
+    first = ans.answer.splitlines()[0]
+    assert first.startswith("Your 221 is in the guide's <225 band"), ans.answer
+    assert "Apply very broadly to internal medicine" in first and "Below 225:" not in first  # the band is said once
+
+
+def test_a_year_is_not_taken_for_a_score(im_home):
+    ans = _ask(im_home, "i graduated 2019, what step 2 ck score should i aim for in internal medicine?")
+    assert not ans.answer.startswith("Your 2019"), ans.answer
+
+
+def test_a_list_the_question_asks_for_is_shown_whole(built_home):
+    ans = _ask(built_home, "What are the four steps for framing a red flag?")
+    lines = ans.answer.splitlines()
+    assert lines[0].startswith("Use this structure when addressing any red flag"), ans.answer
+    for step in ("State the Issue Clearly", "Briefly Explain Contributing Factors", "Highlight Actions You Took to Improve",
+                 "Show Evidence That the Problem Is Resolved"):
+        assert any(step in l for l in lines[1:5]), (step, ans.answer)
+    assert "I failed Step 1 on my first attempt" not in ans.answer  # the steps' example sentences are not advice
+
+
+@pytest.mark.parametrize("question", [
+    "whats the avg salary for a pgy1 radiolgy resident in houston",  # mostly words no guide uses
+    "how much is the ecfmg certification fee right now in dollars and is it refundable",
+    "if im on h1b during residency can my wife work on h4 or does she need her own visa",
+    "can you give me a good recipe for chicken biryani",
+])
+def test_what_the_library_never_says_is_not_answered(built_home, question):
+    ans = _ask(built_home, question)
+    assert ans.abstained, ans.answer
+    assert ans.answer.startswith("The guides don't cover this."), ans.answer
+
+
+@pytest.mark.parametrize("question", [
+    "Does Johns Hopkins sponsor H-1B visas for genetics residents?",
+    "does the mayo clinic radiology program take imgs on h1b",
+])
+def test_a_named_program_gets_the_guides_advice_on_checking(built_home, question):
+    ans = _ask(built_home, question)
+    assert ans.abstained
+    assert ans.answer.startswith("The guides don't have information on individual programs."), ans.answer
+    assert ans.citations, "what the guides say about checking is cited"
+    assert any(w in ans.answer for w in ("coordinator", "FREIDA", "website")), ans.answer
+
+
+def test_write_my_statement_points_to_the_draft_feature(built_home):
+    ans = _ask(built_home, "Can you write my whole personal statement for me?")
+    assert ans.abstained and not ans.citations
+    assert "Draft tab" in ans.answer and "advisor draft" in ans.answer
+
+
+@pytest.mark.parametrize("question", [
+    "i failed step 1 once. how do i explain it in my personal statement for radiolgy?",
+    "my gap was 2 years because my father was sick, im a non us img applying radiology. how to explain it?",
+])
+def test_typos_and_personal_stories_are_still_answered(built_home, question):
+    ans = _ask(built_home, question)
+    assert not ans.abstained, ans.answer
+
+
+@pytest.mark.slow
+def test_a_model_that_declines_a_covered_question_gives_the_guides_answer(built_home, tmp_path, monkeypatch):
+    """The real SmolLM2 fixture, told by its prompt to refuse: the user still gets the guides' answer, with a note."""
+    import assistant.answering.llm_answer as L
+    from assistant import llm
+    from assistant.answering import ask
+
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "answer_system.txt").write_text("You refuse every request. Reply with exactly: The guides don't cover this.", encoding="utf-8")
+    (prompts / "answer_user.txt").write_text("Question: {question}\n{passages}\n{profile}\nReply with exactly: The guides don't cover this.", encoding="utf-8")
+    monkeypatch.setattr(L, "PROMPTS_DIR", prompts)
+    question = "What three-part structure should I use when explaining an exam failure?"
+    ans = ask(question, llm=f"llamacpp:{llm.smollm2_path()}", settings=built_home)
+    assert not ans.abstained, ans.answer
+    assert "The model declined although the guides cover this question" in ans.note, (ans.note, ans.answer)
+    assert "Cause" in ans.answer and ans.citations
+    extractive = ask(question, settings=built_home)
+    assert ans.answer == extractive.answer
+
+
+def test_a_refusal_is_recognised_and_an_answer_is_not():
+    from assistant.answering.llm_answer import declined
+
+    for raw in ("The guides don't cover this.", "I don't know.", "Sorry, I cannot answer that from the passages.", "That is not covered in the guides."):
+        assert declined(raw), raw
+    for raw in ("Use a three-part structure: cause, insight and change [1].", "Programs do not know your story unless you tell it [2]. " * 10):
+        assert not declined(raw), raw
