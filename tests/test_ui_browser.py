@@ -7,6 +7,7 @@ the hosts it contacts: nothing may leave 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -331,3 +332,109 @@ def test_evals_tab_shows_report_and_charts(browser, server, home):
         assert not p.external_hosts()
     finally:
         p.close()
+
+
+# --------------------------------------------------------------------------- the applicant's workspace (its own home and server)
+
+
+def _last_answer(pg) -> str:
+    """The text of the newest answer in the chat (the bot message that holds the newest note)."""
+    return pg.evaluate(
+        "() => { const n = [...document.querySelectorAll('#chatbot .answer-note')].pop();"
+        " let m = n; while (m && !(m.matches && m.matches('[data-testid=bot], .message.bot, .bot'))) m = m.parentElement;"
+        " return (m || n.parentElement).innerText; }"
+    )
+
+
+def _pick(pg, elem_id: str, text: str) -> None:
+    """Choose the dropdown option whose label contains ``text`` (labels carry dates)."""
+    pg.click(f"#{elem_id} input")
+    pg.get_by_role("option").filter(has_text=text).first.click()
+
+
+def _wait_value(pg, selector: str, needle: str) -> None:
+    pg.wait_for_function(f"() => (document.querySelector({selector!r})?.value || '').includes({needle!r})", timeout=WAIT)
+
+
+def test_workspace_profile_chat_draft_survive_reload_and_restart(browser, built_home, tmp_path):
+    """Fill the profile once; after a reload the answers use it and the Draft tab starts from it; a restart keeps everything."""
+    home = ingested_home(tmp_path / "ws-home", built_home.cache_dir)
+    with serve(home, log_dir=tmp_path) as url:
+        p = Page(browser, url)
+        try:
+            pg = p.page
+            p.tab("My profile")
+            p.choose("p-audience", "Non-US citizen IMG")
+            p.choose("p-specialty", "Medical genetics")
+            pg.fill("#p-year input", "2019")
+            pg.fill("#p-s2-score input", "232")
+            pg.click("#p-save")
+            pg.wait_for_function("() => (document.querySelector('#profile-status')?.innerText || '').includes('Saved your profile')", timeout=WAIT)
+            pg.reload()
+            pg.wait_for_selector("#question textarea", timeout=60_000)
+            p.tab("My profile")
+            _wait_value(pg, "#p-year input", "2019")  # the reload shows the saved profile
+            assert pg.input_value("#p-s2-score input") == "232"
+            p.tab("Chat")
+            pg.wait_for_function("() => document.querySelector('#profile-line').innerText.includes('Your saved profile')", timeout=WAIT)
+            assert "Non-US citizen IMG" in pg.locator("#profile-line").inner_text()
+            p.ask("what are my chances?")
+            answer = _last_answer(pg)
+            assert answer.startswith("Your 232 is in the guide's 220–235 band: "), (answer[:400], server_log(tmp_path))
+            assert "Using your profile:" in answer and "Step 2 CK 232" in answer and "graduated 2019" in answer
+            p.tab("Draft")
+            _wait_value(pg, "#d-evidence textarea", "Step 2 CK with a score of 232")  # the exam facts, pre-filled
+            assert pg.input_value("#d-what textarea") == "I graduated from medical school in 2019."
+            assert "Pre-filled from your saved profile" in pg.locator("#d-prefill").inner_text()
+            assert pg.input_value("#d-insight textarea") == ""  # still the applicant's to write
+            pg.click("#d-go")
+            pg.wait_for_selector("#draft-saved", timeout=ANSWER_WAIT)
+            assert "Step 2 CK with a score of 232" in pg.input_value("#d-text textarea")
+            assert not p.external_hosts()
+        finally:
+            p.close()
+    with serve(home, log_dir=tmp_path) as url:  # a server restart
+        p = Page(browser, url)
+        try:
+            pg = p.page
+            p.tab("Saved")
+            pg.wait_for_function("() => (document.querySelector('#saved-conversations')?.innerText || '').includes('what are my chances?')", timeout=WAIT)
+            assert "older-graduation" in pg.locator("#saved-drafts").inner_text()
+            # reopen the conversation: the chat shows the saved answer with its linked sources
+            _pick(pg, "h-conv", "what are my chances?")
+            pg.click("#h-conv-open")
+            pg.wait_for_function("() => document.querySelectorAll('#chatbot .saved-note').length === 1", timeout=WAIT)
+            assert "Your 232 is in the guide's 220–235 band" in pg.locator("#chatbot").inner_text()
+            assert pg.locator("#sources-box details.src").count() >= 1 and pg.locator("#chatbot a.cite").count() >= 1
+            # reopen the draft: the Draft tab holds its facts and text again
+            p.tab("Saved")
+            _pick(pg, "h-draft", "older-graduation")
+            pg.click("#h-draft-open")
+            _wait_value(pg, "#d-text textarea", "Step 2 CK with a score of 232")
+            assert pg.input_value("#d-what textarea") == "I graduated from medical school in 2019."
+            # export my data: a JSON file with the conversation and the draft
+            p.tab("My profile")
+            pg.get_by_text("My data: export or delete").click()
+            pg.click("#p-export")
+            pg.wait_for_selector("#p-download a", timeout=WAIT)
+            with pg.expect_download(timeout=WAIT) as info:
+                pg.locator("#p-download a").first.click()
+            data = json.loads(Path(info.value.path()).read_text(encoding="utf-8"))
+            assert data["profile"]["exams"][-1]["score"] == 232
+            assert [c["title"] for c in data["conversations"]] == ["what are my chances?"] and len(data["drafts"]) == 1
+            # delete my data: the line says what went, and the lists are empty
+            assert pg.locator("#p-forget").is_disabled()  # until the box is ticked
+            pg.click("#p-forget-ok input")
+            pg.wait_for_function("() => !document.querySelector('#p-forget').disabled", timeout=WAIT)
+            pg.click("#p-forget")
+            pg.wait_for_function("() => (document.querySelector('#data-status')?.innerText || '').includes('Deleted')", timeout=WAIT)
+            line = pg.locator("#data-status").inner_text()
+            assert "your profile, 1 conversation(s) with 1 answer(s), 1 draft(s)" in line, line
+            pg.wait_for_function("() => document.querySelector('#p-year input').value === ''", timeout=WAIT)  # the form is empty again
+            pg.wait_for_function("() => document.querySelectorAll('#chatbot .saved-note').length === 0", timeout=WAIT)  # and the chat
+            assert pg.input_value("#d-text textarea") == ""  # and the draft
+            p.tab("Saved")
+            pg.wait_for_function("() => (document.querySelector('#saved-conversations')?.innerText || '').includes('No saved conversations')", timeout=WAIT)
+            assert not p.external_hosts() and not p.errors, p.errors
+        finally:
+            p.close()

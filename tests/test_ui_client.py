@@ -216,3 +216,10 @@ def test_loopback_server_refuses_foreign_host_headers(server):
     assert refused.value.code == 400
     with urllib.request.urlopen(urllib.request.Request(server + "/config", headers={"Host": "localhost"}), timeout=10) as ok:
         assert ok.status == 200
+
+
+def test_serve_takes_one_login_per_user_and_refuses_a_name_twice(tmp_path):
+    from tests.conftest import one_error_line, run_cli
+
+    proc = run_cli(["serve", "--port", "1", "--auth", "alice:a", "--auth", "alice:b"], env_home=tmp_path)
+    one_error_line(proc, "each user name may be given once")

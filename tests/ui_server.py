@@ -7,6 +7,8 @@ home (the embedding model loads from ``ADVISOR_MODEL_CACHE`` as usual);
 :func:`serve` starts ``python -m assistant.cli serve`` on a free 127.0.0.1 port,
 waits (bounded) until the page answers, yields its URL and always stops it.
 Server output goes to a log file whose tail is included in any startup error.
+``serve(home, users=[("alice", "pw-a"), ("bob", "pw-b")])`` starts the same command
+with ``--auth`` once per user.
 """
 
 from __future__ import annotations
@@ -107,12 +109,18 @@ def _tail(path: Path, n: int = 40) -> str:
 
 
 @contextlib.contextmanager
-def serve(home: Path, *args: str, startup_timeout: float = 120.0, log_dir: Path | None = None, env: dict | None = None) -> Iterator[str]:
-    """Run ``advisor serve --port FREE *args`` with ADVISOR_HOME=home (and ``env`` on top); yield ``http://127.0.0.1:PORT``."""
+def serve(home: Path, *args: str, startup_timeout: float = 120.0, log_dir: Path | None = None, env: dict | None = None,
+          users: list[tuple[str, str]] | None = None) -> Iterator[str]:
+    """Run ``advisor serve --port FREE *args`` with ADVISOR_HOME=home (and ``env`` on top); yield ``http://127.0.0.1:PORT``.
+
+    ``users``: sign in with any of these (user, password) pairs (``--auth USER:PASS`` for each).
+    """
     port = free_port()
     log_dir = log_dir or home
     log_path = log_dir / f"serve-{port}.log"
     cmd = [sys.executable, "-m", "assistant.cli", "serve", "--host", HOST, "--port", str(port), *args]
+    for user in users or []:
+        cmd += ["--auth", ":".join(user)]  # `advisor serve --auth` repeated: one login per user
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=server_env(home, **(env or {})), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://{HOST}:{port}"

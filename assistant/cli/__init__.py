@@ -37,9 +37,9 @@ def emit_json(obj) -> None:
 
 def _register_commands() -> None:
     """Each command group lives in its own module and registers itself (kept light: no heavy imports)."""
-    from assistant.cli import ask, draft, eval, index, serve
+    from assistant.cli import ask, draft, eval, index, serve, workspace
 
-    for module in (index, ask, draft, eval, serve):
+    for module in (index, ask, draft, eval, serve, workspace):
         module.register(app)
 
 

@@ -1,5 +1,12 @@
 """`advisor draft` and `advisor audit`: the command-line face of assistant.writing (drafts and the audit).
 
+`advisor draft` starts from the saved profile of ``--user`` (``local``; see ``advisor profile``):
+every facts field the file and the flags leave out that the profile knows (the exam attempts
+and their months, a gap's dates and reason, the graduation year, ...;
+:func:`assistant.writing.facts_from_profile`) is filled from it, and stderr says which. The
+fact guard checks the draft against those facts like any others. ``--no-profile`` drafts from
+the file and flags alone.
+
 Kept light at import time (typer only): the drafting, retrieval and model code is
 imported inside the commands. User errors are raised as AdvisorError subclasses;
 ``assistant.cli.main`` prints them as one line on stderr and exits 2.
@@ -33,16 +40,26 @@ def draft_cmd(
     audience: Optional[str] = typer.Option(None, "--audience", help="us-img or non-us-img."),
     llm: Optional[str] = typer.Option(None, "--llm", help="Polish the wording with a model: llamacpp:PATH.gguf or openai:MODEL@URL (default: ADVISOR_LLM, else none)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    no_profile: bool = typer.Option(False, "--no-profile", help="Do not fill missing facts from your saved profile (`advisor profile show`)."),
+    user: str = typer.Option("local", "--user", help="Whose saved profile: local (default), or a user name signed in to `advisor serve --auth`."),
 ) -> None:
-    """Draft a red-flag explanation or a why-this-specialty paragraph from your own facts (nothing invented)."""
-    from assistant.writing import draft, load_facts, parse_facts
+    """Draft a red-flag explanation or a why-this-specialty paragraph from your own facts (nothing invented); starts from your saved profile."""
+    from assistant.cli.ask import saved_profile
+    from assistant.writing import draft, facts_from_profile, load_facts, parse_facts, with_profile_facts
 
     flags = {"kind": kind, "what": what, "context": context, "insight": insight, "changes": changes,
              "evidence": evidence, "goals": goals, "format": format, "specialty": specialty, "audience": audience}
+    given = {k: v for k, v in flags.items() if v is not None}
+    profile = saved_profile(user, not no_profile)
     if facts is not None:
-        parsed = load_facts(facts, flags)
+        parsed = load_facts(facts, flags, profile=profile)
     else:
-        parsed = parse_facts({k: v for k, v in flags.items() if v is not None})
+        parsed = parse_facts(with_profile_facts(given, profile))
+    if profile is not None:
+        known = facts_from_profile(profile, parsed.kind)
+        filled = [k for k, v in known.items() if k not in given and k not in ("kind", "specialty", "audience") and getattr(parsed, k) == v]
+        if filled:
+            typer.echo(f"from your saved profile: {', '.join(filled)} (--no-profile leaves them out)", err=True)
     from assistant.config import get_settings
     from assistant.llm import remote_warning
 

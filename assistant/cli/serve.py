@@ -101,12 +101,15 @@ def check_port_free(host: str, port: int) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind. Default 127.0.0.1 (this machine only)."),
     port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
-    auth: Optional[str] = typer.Option(None, "--auth", help="Require a login: USER:PASS."),
+    auth: Optional[list[str]] = typer.Option(None, "--auth", help="Require a login: USER:PASS. Repeat it for several users; each has their own profile, conversations and drafts."),
     llm: Optional[str] = typer.Option(None, "--llm", envvar="ADVISOR_LLM", help="Answer backend: extractive (default, no model), llamacpp:PATH.gguf, or openai:MODEL@BASE_URL."),
     chroma_url: Optional[str] = typer.Option(None, "--chroma-url", envvar="ADVISOR_CHROMA_URL", help="Use a Chroma server instead of the embedded store."),
 ) -> None:
     """Start the web UI: chat with cited answers, drafts, audit, guide library and eval report."""
-    credentials = parse_auth(auth)
+    logins = [parse_auth(a) for a in auth or []]
+    if len({u for u, _ in logins}) < len(logins):
+        raise InputError("--auth: each user name may be given once")
+    credentials = logins[0] if len(logins) == 1 else (logins or None)
     if not host.strip():
         raise InputError("--host must not be empty")
     warning = host_warning(host, credentials)

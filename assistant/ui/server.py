@@ -223,8 +223,12 @@ def app_middleware(host: str) -> dict:
     return {"middleware": [*host_check(host).get("middleware", []), Middleware(SameOriginWrites)]}
 
 
-def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, quiet: bool = False) -> None:
-    """Serve ``app`` (blocking): no share link, no analytics, local fonts, our CSS and click script."""
+def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | list[tuple[str, str]] | None = None, quiet: bool = False) -> None:
+    """Serve ``app`` (blocking): no share link, no analytics, local fonts, our CSS and click script.
+
+    ``auth``: one (user, password) pair or a list of them; each signed-in user has their own workspace
+    (the handlers read ``request.username``, :func:`assistant.ui.shared.user_of`).
+    """
     app.queue(default_concurrency_limit=1, max_size=64)
     app.launch(
         app_kwargs=app_middleware(host),

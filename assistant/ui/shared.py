@@ -1,8 +1,13 @@
-"""What the tabs share: the app's context, the profile dropdowns' vocabulary, and how a failure reaches the user.
+"""What the tabs share: the app's context, the profile dropdowns' vocabulary, who is signed in, and how a failure reaches the user.
 
 The audience and specialty choices come from :func:`assistant.domain.vocabulary`
 (the domain file's order), each after a "Not set" entry; the label maps turn a
 dropdown value back into its display name ("Diagnostic radiology").
+
+:func:`user_of` is the one place a handler learns whose workspace it touches:
+the name Gradio's login put on the request (``advisor serve --auth``), else
+``local``. Never a value the page or an API caller sends, so no request can
+name another user.
 """
 
 from __future__ import annotations
@@ -42,10 +47,22 @@ class Context:
 
 
 class PageLoad(NamedTuple):
-    """A tab's refresh when a page opens: ``fn`` fills ``outputs`` (wired with ``app.load`` by :func:`assistant.ui.app.build_app`)."""
+    """A tab's refresh when a page opens: ``fn`` fills ``outputs`` (wired with ``app.load`` by :func:`assistant.ui.app.build_app`).
+
+    ``inputs``, when given, are the components whose values ``fn`` reads (e.g. what the user already typed).
+    """
 
     fn: Callable
     outputs: list
+    inputs: list | None = None
+
+
+def user_of(request: gr.Request | None) -> str:
+    """The workspace user of a request: the name signed in to ``advisor serve --auth``, else ``local``."""
+    from assistant.workspace import DEFAULT_USER
+
+    name = getattr(request, "username", None) if request is not None else None
+    return name if isinstance(name, str) and name else DEFAULT_USER
 
 
 def chosen(value: str | None) -> str | None:

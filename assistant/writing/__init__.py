@@ -13,7 +13,7 @@ from assistant.writing.audit import audit, evaluate_profile_file, format_labels,
 from assistant.writing.compose import FORMAT_NAMES
 from assistant.writing.draft import draft
 from assistant.writing.draft_eval import evaluate_draft_file
-from assistant.writing.facts import FORMATS, KINDS, load_facts, parse_facts
-from assistant.writing.profile import load_profile
+from assistant.writing.facts import FORMATS, KINDS, facts_from_profile, load_facts, parse_facts, suggested_kind, with_profile_facts
+from assistant.writing.profile import ApplicantProfile, load_profile, parse_profile
 
-__all__ = ["FORMATS", "FORMAT_NAMES", "KINDS", "audit", "draft", "evaluate_draft_file", "evaluate_profile_file", "format_labels", "load_facts", "load_profile", "parse_facts", "render"]
+__all__ = ["ApplicantProfile", "FORMATS", "FORMAT_NAMES", "KINDS", "audit", "draft", "evaluate_draft_file", "evaluate_profile_file", "facts_from_profile", "format_labels", "load_facts", "load_profile", "parse_facts", "parse_profile", "render", "suggested_kind", "with_profile_facts"]

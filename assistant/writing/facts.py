@@ -260,11 +260,202 @@ def parse_facts(data: Any) -> DraftFacts:
         raise InputError(pydantic_error_line(exc, "facts", FACT_FIELDS)) from None
 
 
-def load_facts(path: str | Path, overrides: dict | None = None) -> DraftFacts:
-    """Read a facts JSON file; non-None ``overrides`` (CLI flags) replace its fields."""
+def load_facts(path: str | Path, overrides: dict | None = None, profile: Any = None) -> DraftFacts:
+    """Read a facts JSON file; non-None ``overrides`` (CLI flags) replace its fields; fields still missing come from ``profile``."""
     data = read_json_file(path, "facts")
     if not isinstance(data, dict):
         raise InputError(f"invalid facts: {path} must hold a JSON object, got {type(data).__name__}")
     data = dict(data)
     data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return parse_facts(data)
+    return parse_facts(with_profile_facts(data, profile))
+
+
+# --------------------------------------------------------------------------- facts a saved profile already gives
+
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+_ORDINAL_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth")  # the profile allows at most six attempts per exam
+#: Which text fields :func:`facts_from_profile` can fill (the others are always the applicant's to write).
+PROFILE_FIELDS_BY_KIND = {
+    "exam-failure": ("what", "evidence"), "low-score": ("what",), "gap": ("what", "context", "changes", "evidence"),
+    "older-graduation": ("what", "evidence"), "visa": ("what",), "specialty-switch": ("context",),
+    "professionalism": ("what",), "repeated-year": ("what",), "study-abroad": ("evidence",), "why-specialty": ("changes", "evidence"),
+}
+
+
+def _month(value: str) -> str:
+    """'2018-06' -> 'June 2018' (the way an applicant writes it in a paragraph)."""
+    year, month = value.split("-")
+    return f"{_MONTH_NAMES[int(month) - 1]} {year}"
+
+
+def _joined(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _sentence(text: str) -> str:
+    """The applicant's own words as one sentence: capital first letter, final period (as the drafts do)."""
+    text = " ".join(text.split())
+    text = text[:1].upper() + text[1:]
+    return text if text[-1:] in ".!?" else text + "."
+
+
+def _phrase(text: str) -> str:
+    """The applicant's words inside a sentence: no final period, a lower-case first letter unless it starts an acronym or a name."""
+    text = " ".join(text.split()).rstrip(".")
+    return text[:1].lower() + text[1:] if text[1:2].islower() and not _own_sentence(text) else text
+
+
+def _own_sentence(text: str) -> bool:
+    """True when the applicant's words already read as a first-person sentence ("I cared for ...")."""
+    return bool(re.match(r"(?:I|I'm|My|We|Our)\b", text.strip()))
+
+
+def _exam_name(exam: str) -> str:
+    from assistant.writing.rules import audit_rules  # rules reads this module: import at use
+
+    return f"USMLE {audit_rules().exam_names[exam]}"
+
+
+def _attempt_phrase(i: int, attempt: Any) -> str:
+    return f"my {_ORDINAL_WORDS[i]} attempt" + (f" ({_month(attempt.date)})" if attempt.date else "")
+
+
+def _failure_sentence(exam: str, attempts: list) -> str:
+    """'I failed USMLE Step 1 on my first attempt (June 2018) and passed it on my second attempt (January 2019).'"""
+    fails = [_attempt_phrase(i, a) for i, a in enumerate(attempts) if a.result == "fail"]
+    out = f"I failed {_exam_name(exam)} on {_joined(fails)}"
+    passes = [(i, a) for i, a in enumerate(attempts) if a.result == "pass"]
+    if passes:
+        i, a = passes[-1]
+        out += f", and passed it on {_attempt_phrase(i, a)}" + (f" with a score of {a.score}" if a.score is not None else "")
+    else:
+        out += ", and I have not passed it yet"
+    return out + "."
+
+
+def _passed(exam: str, attempt: Any) -> str:
+    """'USMLE Step 2 CK with a score of 232 (March 2020)'."""
+    score = f" with a score of {attempt.score}" if attempt.score is not None else ""
+    when = f" ({_month(attempt.date)})" if attempt.date else ""
+    return f"{_exam_name(exam)}{score}{when}"
+
+
+def _by_exam(profile: Any) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for a in profile.exams:
+        out.setdefault(a.exam, []).append(a)
+    return out
+
+
+def _passes(profile: Any, skip: Iterable[str] = ()) -> str | None:
+    """Sentences for the exams passed at the first attempt (failed ones are told by :func:`_failure_sentence`)."""
+    said = [_passed(exam, attempts[-1]) for exam, attempts in _by_exam(profile).items()
+            if exam not in skip and attempts[-1].result == "pass" and all(a.result == "pass" for a in attempts)]
+    return f"I passed {_joined(said)}." if said else None
+
+
+def _chosen_gap(profile: Any) -> Any:
+    """The gap a gap draft is about: the longest one (the one programs ask about first)."""
+    from assistant.writing.profile import ym
+
+    def months(g: Any) -> int:
+        return (ym(g.end) if g.end else profile.as_of_month) - ym(g.start)
+
+    return max(profile.gaps, key=months) if profile.gaps else None
+
+
+def _kind_texts(profile: Any, kind: str) -> dict[str, str | None]:
+    """The text fields of a draft of ``kind`` that ``profile`` can fill, in the applicant's terms."""
+    exams = _by_exam(profile)
+    failed = [e for e, attempts in exams.items() if any(a.result == "fail" for a in attempts)]
+    if kind == "exam-failure":
+        what = " ".join(_failure_sentence(e, exams[e]) for e in failed) or None
+        return {"what": what, "evidence": _passes(profile, skip=failed)}
+    if kind == "low-score":
+        scores = [a for a in exams.get("step2ck", []) if a.score is not None]
+        return {"what": f"My {_exam_name('step2ck')} score is {scores[-1].score}." if scores else None}
+    if kind == "gap":
+        gap = _chosen_gap(profile)
+        if gap is None:
+            return {}
+        span = f"was not in clinical training or work from {_month(gap.start)} to {_month(gap.end)}" if gap.end else \
+            f"have not been in clinical training or work since {_month(gap.start)}"
+        reason, did = gap.reason, gap.activities
+        return {"what": f"I {span}.",
+                "context": (_sentence(reason) if _own_sentence(reason) else f"The reason: {_phrase(reason)}.") if reason else None,
+                "changes": (_sentence(did) if _own_sentence(did) else f"I spent that time on {_phrase(did)}.") if did else None,
+                "evidence": _passes(profile, skip=failed)}
+    if kind == "older-graduation":
+        return {"what": f"I graduated from medical school in {profile.graduation_year}.", "evidence": _passes(profile, skip=failed)}
+    if kind == "visa" and profile.visa is not None:
+        v = profile.visa
+        said = ["I will need visa sponsorship" + (f" ({' or '.join(v.preferred)})" if v.preferred else "") + "." if v.needs_sponsorship else ""]
+        said += ["I had a prior visa denial." if v.prior_denial else "", "I had a visa status violation." if v.status_violation else ""]
+        said.append(f"I changed visa type {v.type_changes} times." if v.type_changes >= 2 else "")
+        return {"what": " ".join(s for s in said if s) or None}
+    if kind == "specialty-switch" and profile.previous_specialty:
+        return {"context": f"I previously trained in {profile.previous_specialty}."}
+    if kind == "professionalism" and profile.professionalism:
+        return {"what": " ".join(_sentence(n.description) for n in profile.professionalism)}
+    if kind == "repeated-year":
+        words = {"repeated-year": "I repeated a year of medical school", "probation": "I was on academic probation",
+                 "failed-course": "I failed a course", "failed-clerkship": "I failed a clerkship"}
+        said = [_sentence(a.description) if a.description else words[a.type] + (f" in {a.year}" if a.year else "") + "." for a in profile.academic]
+        return {"what": " ".join(said) or None}
+    if kind == "study-abroad":
+        return {"evidence": _passes(profile, skip=failed)}
+    if kind == "why-specialty":
+        did = [f"I completed an {c.type} in {c.specialty}." if c.type[0] in "aeiou" else f"I completed a {c.type} in {c.specialty}."
+               for c in profile.us_clinical_experience]
+        did += [f"I did research on {_phrase(r.topic)}." for r in profile.research]
+        return {"changes": " ".join(did) or None}
+    return {}
+
+
+def suggested_kind(profile: Any) -> str:
+    """The draft kind of the first red flag the audit finds in ``profile`` (``why-specialty`` when it finds none)."""
+    from assistant.writing.audit import find_flags  # the audit reads this module: import at use
+    from assistant.writing.profile import parse_profile
+
+    flags = find_flags(parse_profile(profile))
+    return flags[0].draft_kind if flags else "why-specialty"
+
+
+def facts_from_profile(profile: Any, kind: str | None = None) -> dict:
+    """What a saved :class:`~assistant.writing.ApplicantProfile` already says for a draft: a partial facts dict.
+
+    ``kind`` defaults to :func:`suggested_kind`. The result has ``kind``, ``specialty``,
+    ``audience`` and each text field the profile can fill for that kind (the exams, their
+    attempts and dates, a gap's dates, reason and activities, the graduation year, the visa
+    history, ...; :data:`PROFILE_FIELDS_BY_KIND`), written in the first person ("I failed USMLE
+    Step 1 on my first attempt (June 2018), and passed it on my second attempt (January 2019).").
+    Fields the profile cannot fill are left out, so the draft still asks for them.
+
+    Why text, not a side channel: the draft's fact guard checks every number, date and name
+    against the facts' text, so the profile's facts become the applicant's facts by being in
+    that text (the UI shows them, pre-filled and editable, in the facts form).
+    """
+    from assistant.writing.profile import parse_profile  # profile reads this module: import at use
+
+    profile = parse_profile(profile)
+    kind = kind or suggested_kind(profile)
+    if kind not in KINDS:
+        raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    facts: dict[str, Any] = {"kind": kind, "specialty": profile.specialty, "audience": profile.audience}
+    facts.update({k: v for k, v in _kind_texts(profile, kind).items() if v})
+    return facts
+
+
+def with_profile_facts(facts: dict, profile: Any) -> dict:
+    """``facts`` (a partial facts mapping) with every field it lacks filled from ``profile`` (:func:`facts_from_profile`).
+
+    The applicant's own fields always win; the kind is theirs too when given (else the
+    profile's :func:`suggested_kind`). ``profile`` None: ``facts`` unchanged.
+    """
+    if profile is None:
+        return dict(facts)
+    kind = facts.get("kind") if isinstance(facts.get("kind"), str) and facts.get("kind", "").strip() else None
+    if kind is not None and kind.strip().lower() not in KINDS:
+        return dict(facts)  # parse_facts names the bad kind
+    base = facts_from_profile(profile, kind.strip().lower() if kind else None)
+    return {**base, **{k: v for k, v in facts.items() if v is not None}}
