@@ -298,11 +298,14 @@ def _dangling(sel: "_Selection", u: Unit) -> bool:
 
 
 def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq: bool) -> Unit:
-    """The answer's first line: an FAQ's own answer, a yes/no when the question asks one, else the best line of the top passage."""
+    """The answer's first line: an FAQ's own first statement; else the best statement of the top passage (a lead-in
+    only when the question asks for a list, and then the list's own lead-in); a Yes/No line instead when the
+    question asks one and that line scores close to the best."""
     def fit(u: Unit) -> bool:
         return not _dangling(sel, u) and not u.example  # an example is said after the advice it illustrates
 
     first = [u for us in per[:LEAD_POOL] for u in us if fit(u)] or [u for u in units if fit(u)] or units
+
     def intro(u: Unit) -> bool:  # a lead-in is not an answer ("Programs think about these issues differently:")
         return u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question)
 
@@ -315,9 +318,9 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
         if said:
             best = max(said, key=lambda u: u.score)
     if best.is_item and best.lead_in and _ASKS_LIST.search(question):
-        intro = next((u for u in per[best.hit_index] if not u.is_item and u.text == best.lead_in), None)
-        if intro is not None and not _dangling(sel, intro):
-            return intro  # "the four steps": the line that introduces the list, then the list
+        opener = next((u for u in per[best.hit_index] if not u.is_item and u.text == best.lead_in), None)
+        if opener is not None and not _dangling(sel, opener):
+            return opener  # "the four steps": the line that introduces the list, then the list
     if _YES_NO.search(question):
         yes_no = [u for u in units if _YES_NO_ANSWER.match(u.text) and not u.example and not _dangling(sel, u)]
         if yes_no:

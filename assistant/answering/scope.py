@@ -2,11 +2,14 @@
 
 An answer quoted from loosely related passages misleads more than no answer, so
 before composing, :func:`in_scope` decides, and an out-of-scope question gets
-:func:`abstain_text` (which starts with :data:`NO_COVER`) and no citations.
-Two tests, calibrated on ``evals/gold.jsonl`` (the numbers live in
-:mod:`assistant.tuning`): a topic the guides do not answer (``corpus/scope.json``),
-and closeness of meaning discounted by the question's words the library never uses
-(:func:`focus_terms`, :func:`library_vocab`).
+:func:`abstain_text` (which starts with :data:`NO_COVER`) and no citations, or, for
+one named program, :data:`NO_PROGRAMS` with the guides' advice on checking, and for
+"write it for me", :data:`WRITE_POINTER`. The tests, calibrated on the tuning half of
+``evals/gold.jsonl`` (the numbers live in :mod:`assistant.tuning`): a topic the guides
+do not answer (``corpus/scope.json``); closeness of meaning discounted by the
+question's words the library never uses (:func:`focus_terms`, :func:`library_vocab`);
+an asking part made mostly of such words (:func:`unknown_terms`); a named program;
+a request to write the statement.
 """
 
 from __future__ import annotations
@@ -102,8 +105,11 @@ def asked_part(question: str) -> str:
 def unknown_terms(question: str, vocab: set[str]) -> list[str]:
     """The asking part's distinctive words that no guide in the library ever uses, typos of library words excepted.
 
-    No hand-kept list: a salary, a waiver, a program's name or a vaccine is out of scope
-    because the library never says it; "radiolgy" is a typo of a word it does say.
+    No hand-kept list: the library itself says which words it knows. :func:`in_scope`
+    declines a question whose asking part is mostly such words ("avg salary for a pgy1 ...
+    in houston"); one unknown word alone decides nothing, because it is too often a
+    paraphrase ("worth", "tips", "burning out"). "radiolgy" is a typo of a word the library
+    does use, so it is not unknown.
     """
     if not vocab:
         return []
@@ -167,6 +173,14 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> t
     2. Closeness: the best sentence of the top passages is close in meaning to the
        question, discounted by the share of the question's distinctive words that no
        guide uses at all: ``unit_sim - OOV_WEIGHT * oov_share >= MIN_CLOSENESS``.
+    3. Unknown words: the asking part is mostly words no guide uses (:func:`unknown_terms`:
+       at least two, and UNKNOWN_SHARE of its distinctive words) and no sentence is at least
+       KNOWN_TERMS_CLOSENESS close.
+    4. A named program (:func:`names_a_program`) or a request to write the statement
+       (:func:`asks_to_write`): out of scope, answered by
+       :func:`~assistant.answering.prepared.abstained` with its own text.
+
+    A long message (STORY_WORDS or more) is read for its topic (test 1) in its asking part only.
     """
     if not hits:
         return False, {"closeness": 0.0}
