@@ -310,3 +310,34 @@ def test_tabs_share_the_one_saved_profile_and_keep_what_the_user_typed(index_cop
     assert workspace.get_draft("carol", only.id, settings=settings).text.endswith(" Edited.")
     assert "there is no saved draft" in drafts.save_edits("x", state2, dave)[0]  # dave cannot edit carol's draft
     assert workspace.list_drafts("dave", settings=settings) == []
+
+
+def test_saved_tab_renames_and_deletes_only_the_users_own(index_copy):
+    """The Saved tab's Rename and Delete buttons: they change the signed-in user's item and refresh the lists;
+    another user's id, or nothing picked, is a notice and changes nothing."""
+    from types import SimpleNamespace
+
+    from assistant import workspace
+    from assistant.config import get_settings
+    from assistant.ui.app import build_app
+
+    settings = get_settings(home=index_copy)
+    app = build_app(settings=settings, llm="extractive")
+    handler = {getattr(bf.fn, "__name__", ""): bf.fn.__self__ for bf in app.fns.values() if hasattr(bf.fn, "__self__")}
+    saved = handler["on_rename_conversation"]
+    erin, fay = SimpleNamespace(username="erin"), SimpleNamespace(username="fay")
+    conv = workspace.create_conversation("erin", "how do i explain a gap?", settings=settings)
+    draft = workspace.save_draft("erin", "gap", {"what": "a gap"}, "My gap paragraph.", settings=settings)
+    out = saved.on_rename_conversation(conv.id, "  My   gap  ", erin)
+    assert "Renamed the conversation to “My gap”" in out[0]
+    assert workspace.get_conversation("erin", conv.id, settings=settings).title == "My gap"
+    out = saved.on_rename_conversation(conv.id, "stolen", fay)
+    assert "Renamed" not in out[0] and workspace.get_conversation("erin", conv.id, settings=settings).title == "My gap"
+    assert "pick a conversation first" in saved.on_delete_conversation("", erin)[0]
+    assert "Deleted the draft" not in saved.on_delete_draft(draft.id, fay)[0]
+    assert workspace.get_draft("erin", draft.id, settings=settings) is not None
+    out = saved.on_rename_draft(draft.id, "Gap v2", erin)
+    assert "Renamed the draft to “Gap v2”" in out[0]
+    assert "Deleted the draft" in saved.on_delete_draft(draft.id, erin)[0]
+    assert "Deleted the conversation" in saved.on_delete_conversation(conv.id, erin)[0]
+    assert workspace.list_drafts("erin", settings=settings) == [] and workspace.list_conversations("erin", settings=settings) == []

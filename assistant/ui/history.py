@@ -100,25 +100,23 @@ class HistoryHandlers:
         status = notice("info", f"Reopened “{esc(c.title)}”: ask a follow-up to continue it.", "chat-status")
         return (notice("ok", f"Opened “{esc(c.title)}” in the Chat tab.", "saved-status"), messages, sources, status, conv, "", gr.Tabs(selected="chat"))
 
-    def on_rename_conversation(self, conversation_id: str, title: str, request: gr.Request):
-        from assistant.workspace import rename_conversation
+    def _change(self, action: str, kind: str, item_id: str, request: gr.Request, done: str, *args):
+        """Rename or delete one of the signed-in user's conversations or drafts, then refresh both lists."""
+        from assistant import workspace
 
         user = user_of(request)
         try:
-            rename_conversation(user, _picked(conversation_id, "conversation"), title, settings=self.ctx.settings)
-            return self._after(user, notice("ok", f"Renamed the conversation to “{esc(' '.join(title.split()))}”.", "saved-status"))
+            getattr(workspace, f"{action}_{kind}")(user, _picked(item_id, kind), *args, settings=self.ctx.settings)
+            return self._after(user, notice("ok", done, "saved-status"))
         except Exception as exc:  # noqa: BLE001
             return (error_notice(exc, "saved-status"), *[gr.skip()] * 4)
+
+    def on_rename_conversation(self, conversation_id: str, title: str, request: gr.Request):
+        done = f"Renamed the conversation to “{esc(' '.join(title.split()))}”."
+        return self._change("rename", "conversation", conversation_id, request, done, title)
 
     def on_delete_conversation(self, conversation_id: str, request: gr.Request):
-        from assistant.workspace import delete_conversation
-
-        user = user_of(request)
-        try:
-            delete_conversation(user, _picked(conversation_id, "conversation"), settings=self.ctx.settings)
-            return self._after(user, notice("ok", "Deleted the conversation and its answers.", "saved-status"))
-        except Exception as exc:  # noqa: BLE001
-            return (error_notice(exc, "saved-status"), *[gr.skip()] * 4)
+        return self._change("delete", "conversation", conversation_id, request, "Deleted the conversation and its answers.")
 
     # -- drafts
 
@@ -135,24 +133,10 @@ class HistoryHandlers:
         return (notice("ok", f"Opened “{esc(d.title)}” in the Draft tab.", "saved-status"), *self.draft_values(d), gr.Tabs(selected="draft"))
 
     def on_rename_draft(self, draft_id: str, title: str, request: gr.Request):
-        from assistant.workspace import rename_draft
-
-        user = user_of(request)
-        try:
-            rename_draft(user, _picked(draft_id, "draft"), title, settings=self.ctx.settings)
-            return self._after(user, notice("ok", f"Renamed the draft to “{esc(' '.join(title.split()))}”.", "saved-status"))
-        except Exception as exc:  # noqa: BLE001
-            return (error_notice(exc, "saved-status"), *[gr.skip()] * 4)
+        return self._change("rename", "draft", draft_id, request, f"Renamed the draft to “{esc(' '.join(title.split()))}”.", title)
 
     def on_delete_draft(self, draft_id: str, request: gr.Request):
-        from assistant.workspace import delete_draft
-
-        user = user_of(request)
-        try:
-            delete_draft(user, _picked(draft_id, "draft"), settings=self.ctx.settings)
-            return self._after(user, notice("ok", "Deleted the draft.", "saved-status"))
-        except Exception as exc:  # noqa: BLE001
-            return (error_notice(exc, "saved-status"), *[gr.skip()] * 4)
+        return self._change("delete", "draft", draft_id, request, "Deleted the draft.")
 
     # -- API
 
