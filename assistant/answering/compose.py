@@ -347,12 +347,14 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     idf = _idf(retriever)
     pool = hits[:POOL]
     per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
-    if numbers is not None and numbers.any() and not _number_matches(numbers, per):
+    matched = _number_matches(numbers, per)
+    if numbers is not None and numbers.any() and not matched:
         # the applicant's own number is a strong signal: a passage further down whose band holds it is quoted too
         # (``per`` stays indexed by the passage's rank, so its [n] still points at it)
         for i in range(len(pool), len(hits)):
             units_i = readable(passage_units(hits[i], i), question)
-            if _number_matches(numbers, [units_i]):
+            matched = _number_matches(numbers, [units_i])
+            if matched:
                 per = per + [[] for _ in range(len(per), i)] + [units_i]
                 pool = hits[: i + 1]
                 break
@@ -365,7 +367,6 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     faq = _faq_match(question, pool[0])
     _score_units(question, units, idf, faq)
     sel = _Selection(per)
-    matched = _number_matches(numbers, per)
     for u, phrase in matched:
         u.prefix = phrase
     lead = matched[0][0] if matched else _choose_lead(question, per, units, sel, faq)

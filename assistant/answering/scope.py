@@ -102,8 +102,9 @@ def asked_part(question: str) -> str:
     return " ".join(asking) if asking else (parts[-1] if parts else question)
 
 
-def unknown_terms(question: str, vocab: set[str]) -> list[str]:
-    """The asking part's distinctive words that no guide in the library ever uses, typos of library words excepted.
+def unknown_terms(asking: str, vocab: set[str]) -> list[str]:
+    """The distinctive words of ``asking`` (a question's :func:`asked_part`) that no guide in the library ever
+    uses, typos of library words excepted.
 
     No hand-kept list: the library itself says which words it knows. :func:`in_scope`
     declines a question whose asking part is mostly such words ("avg salary for a pgy1 ...
@@ -115,7 +116,7 @@ def unknown_terms(question: str, vocab: set[str]) -> list[str]:
         return []
     compact = {t.replace("-", "") for t in vocab}  # "h1b" is the library's "h-1b"
     out = []
-    for t in focus_terms(asked_part(question)):
+    for t in focus_terms(asking):
         if t in vocab or t.replace("-", "") in compact or t.isdigit() or len(t) < 3:
             continue
         if len(t) >= 5 and difflib.get_close_matches(t, vocab, n=1, cutoff=TYPO_SIMILARITY):
@@ -189,17 +190,17 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> t
     oov = [t for t in terms if vocab and t not in vocab]
     # a long message tells a story before it asks: only the asking part names the topic ("after failing
     # pathology ... how do i explain it?" asks about explaining a failure, not about pathology)
-    qgrams = _grams(tokenize(asked_part(question) if len(question.split()) >= STORY_WORDS else question))
+    asking = asked_part(question)
+    qgrams = _grams(tokenize(asking if len(question.split()) >= STORY_WORDS else question))
     pgrams = _grams([t for h in hits[:3] for t in tokenize(f"{h.section} {h.text}")])
     outside = sorted({topic for key, topic in _scope_terms().items() if key in qgrams and key not in pgrams})
     unit = max(h.unit_sim for h in hits[:3])
     share = len(oov) / len(terms) if terms else 0.0
     closeness = unit - OOV_WEIGHT * share
-    unknown = unknown_terms(question, vocab)
+    unknown = unknown_terms(asking, vocab)
     program = names_a_program(question, unknown)
     writing = asks_to_write(question)
-    asked_terms = focus_terms(asked_part(question))
-    strange = len(unknown) >= 2 and len(unknown) >= UNKNOWN_SHARE * max(1, len(asked_terms)) and unit < KNOWN_TERMS_CLOSENESS
+    strange = len(unknown) >= 2 and len(unknown) >= UNKNOWN_SHARE * max(1, len(focus_terms(asking))) and unit < KNOWN_TERMS_CLOSENESS
     ok = not outside and closeness >= MIN_CLOSENESS and not strange and not program and not writing
     return ok, {"closeness": round(closeness, 4), "unit_sim": round(unit, 4), "oov": oov, "outside_topics": outside,
                 "unknown_terms": unknown, "program_specific": program, "asks_to_write": writing}
