@@ -42,7 +42,7 @@ from assistant.ingestion.corpus import load_document, read_raw
 from assistant.errors import DocumentError, InputError
 from assistant.evaluation.dataset import GOLD, load_dataset
 from tests.conftest import ADVISOR, ROOT, one_error_line, run_cli
-from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, PROJECT_DIR, choose_upload, ingested_home, serve, server_env
+from tests.ui_server import CHROMIUM, CHROMIUM_ARGS, HOST, PROJECT_DIR, choose_upload, ingested_home, serve, server_env, tail
 
 QUESTION = "How do I explain a gap after graduation?"
 ADDED_GUIDE = """Pediatrics Residency Notes for IMGs
@@ -857,7 +857,8 @@ def test_upload_folder_is_emptied_at_start_and_stop(ui_home, tmp_path):
         r = _upload(url, "chosen-but-never-added.txt", UI_GUIDE.encode())
         assert r.status_code == 200, r.text
         assert Path(r.json()[0]).exists()
-    assert _files(uploads) == [], _files(uploads)
+    assert not url.killed, f"the server ignored SIGTERM for a minute and was killed (so it never cleaned up):\n{tail(url.log_path)}"
+    assert _files(uploads) == [], f"{_files(uploads)} (server exit status {url.returncode}):\n{tail(url.log_path)}"
 
 
 @pytest.mark.slow

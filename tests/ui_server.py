@@ -47,6 +47,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class ServerURL(str):
+    """The URL :func:`serve` yields; after the ``with`` block, how the server ended.
+
+    ``killed``: SIGTERM was not enough (the server was SIGKILLed and skipped its
+    clean-up); ``returncode``: its exit status; ``log_path``: its output.
+    """
+
+    killed: bool = False
+    returncode: int | None = None
+    log_path: Path | None = None
+
+
 _EMBEDDING_CACHE: list[Path] = []  # the first ingested home's embedding cache, reused by later homes
 
 
@@ -101,7 +113,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _tail(path: Path, n: int = 40) -> str:
+def tail(path: Path, n: int = 40) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-n:])
     except OSError:
@@ -124,38 +136,49 @@ def serve(home: Path, *args: str, startup_timeout: float = 120.0, log_dir: Path 
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=PROJECT_DIR, env=server_env(home, **(env or {})), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://{HOST}:{port}"
+    served = ServerURL(url)
+    served.log_path = log_path
     try:
         deadline = time.monotonic() + startup_timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"advisor serve exited with {proc.returncode} before answering:\n{_tail(log_path)}")
+                raise RuntimeError(f"advisor serve exited with {proc.returncode} before answering:\n{tail(log_path)}")
             if _answers(url + "/"):
+                if proc.poll() is not None:  # the page came from another process on this port, not ours
+                    raise RuntimeError(f"advisor serve exited with {proc.returncode} although {url} answers:\n{tail(log_path)}")
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"advisor serve did not answer within {startup_timeout:.0f} s:\n{_tail(log_path)}")
+                raise RuntimeError(f"advisor serve did not answer within {startup_timeout:.0f} s:\n{tail(log_path)}")
             time.sleep(0.5)
-        yield url
+        yield served
     finally:
-        stop(proc)
+        served.killed = stop(proc)
+        served.returncode = proc.returncode
 
 
-def stop(proc: subprocess.Popen, timeout: float = 15.0) -> None:
-    """SIGTERM the server's process group (it was started in its own session), then SIGKILL if needed."""
+def stop(proc: subprocess.Popen, timeout: float = 60.0) -> bool:
+    """SIGTERM the server's process group (it was started in its own session), then SIGKILL if needed; True if killed.
+
+    The minute is for a loaded machine: a server that is SIGKILLed skips its own
+    clean-up (the upload folder), which the tests that check it must be able to tell.
+    """
     if proc.poll() is not None:
-        return
+        return False
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=timeout)
+        return False
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=timeout)
+        return True
 
 
 def server_log(home: Path) -> str:
     """Every server log written under ``home`` (for assertion messages)."""
-    return "\n".join(f"--- {p.name}\n{_tail(p, 60)}" for p in sorted(home.glob("serve-*.log")))
+    return "\n".join(f"--- {p.name}\n{tail(p, 60)}" for p in sorted(home.glob("serve-*.log")))
 
 
 def choose_upload(pg, path: Path, timeout_error: type[Exception]) -> None:
