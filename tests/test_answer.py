@@ -154,3 +154,14 @@ def test_openai_compatible_server_real_inference(built_home):
         assert ans.backend == spec and not ans.abstained
         _check_citations(ans)
         assert ask("How do I cook rice?", llm=spec, settings=built_home).abstained
+
+
+def test_the_applicants_own_number_said_back_is_supported_and_an_invented_one_is_not():
+    from assistant.answering import support
+
+    passage = "235–245: Realistic chance at many programs if the rest of your application is solid."
+    said_back = "Your 238 is in the guide's 235–245 band: “Realistic chance at many programs if the rest of your application is solid.” [1]"
+    assert support(said_back, [passage], own_numbers={"238"}).numbers_ok
+    assert support(said_back, [passage], own_numbers={"238"}).score > 0.5
+    assert not support(said_back, [passage]).numbers_ok  # 238 was not the applicant's: an invented figure
+    assert support(said_back, [passage]).score == 0.0

@@ -105,6 +105,29 @@ def test_the_applicants_score_picks_its_band_first(im_home):
     assert "Apply very broadly to internal medicine" in first and "Below 225:" not in first  # the band is said once
 
 
+def test_a_score_given_with_another_question_gets_its_band_after_the_answer(im_home):
+    ans = _ask(im_home, "non us img, 238 on step 2 ck. how do i explain my failed internal medicine shelf exam to programs")
+    assert not ans.abstained, ans.answer
+    assert not ans.answer.startswith("Your 238"), ans.answer  # asked how to explain a failure: that is answered first
+    assert "Your 238 is in the guide's 235–249 band" in ans.answer, ans.answer
+    assert "235–245" not in ans.answer, ans.answer  # the shipped genetics band says nothing about internal medicine
+
+
+def test_the_band_passage_is_fetched_when_retrieval_missed_it(im_home):
+    from assistant.answering import applicant_numbers
+    from assistant.answering.prepared import band_passages
+    from assistant.retrieval import get_retriever
+
+    retriever = get_retriever(im_home)
+    question = "how do i explain my failed internal medicine shelf exam"
+    hits = [h for h in retriever.search(question, k=8) if "235–249" not in h.text]
+    assert hits and hits[0].source == "non-us-img-internal-medicine-guide", [h.source for h in hits]
+    [extra] = band_passages(applicant_numbers("238 on step 2 ck"), hits, retriever, None, None)
+    assert extra.source == "non-us-img-internal-medicine-guide" and "235–249" in extra.text, extra.text
+    assert band_passages(applicant_numbers("238 on step 2 ck"), hits + [extra], retriever, None, None) == []  # already there
+    assert band_passages(applicant_numbers("graduated in 2019"), [], retriever, None, None) == []
+
+
 def test_a_year_is_not_taken_for_a_score(im_home):
     ans = _ask(im_home, "i graduated 2019, what step 2 ck score should i aim for in internal medicine?")
     assert not ans.answer.startswith("Your 2019"), ans.answer
@@ -144,10 +167,22 @@ def test_a_named_program_gets_the_guides_advice_on_checking(built_home, question
     assert any(w in ans.answer for w in ("coordinator", "FREIDA", "website")), ans.answer
 
 
-def test_write_my_statement_points_to_the_draft_feature(built_home):
-    ans = _ask(built_home, "Can you write my whole personal statement for me?")
+@pytest.mark.parametrize("question", ["Can you write my whole personal statement for me?", "can you write my personal statement", "could you please draft my ps"])
+def test_write_my_statement_points_to_the_draft_feature(built_home, question):
+    ans = _ask(built_home, question)
     assert ans.abstained and not ans.citations
     assert "Draft tab" in ans.answer and "advisor draft" in ans.answer
+
+
+def test_how_to_write_a_statement_is_answered_not_pointed_at_the_draft_tab(built_home):
+    ans = _ask(built_home, "how do i write my personal statement about a step 1 failure")
+    assert not ans.abstained and ans.citations, ans.answer
+
+
+def test_a_band_that_holds_the_score_is_not_followed_by_a_programs_example_cutoff(built_home):
+    ans = _ask(built_home, "Is 238 on Step 2 CK good enough for genetics as a non-US IMG?")
+    assert ans.answer.startswith("Your 238 is in the guide's 235–245 band"), ans.answer
+    assert "minimum of 230" not in ans.answer, ans.answer  # "a minimum score (for example, 230)" is a program's screen
 
 
 @pytest.mark.parametrize("question", [

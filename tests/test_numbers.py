@@ -183,7 +183,6 @@ SHIPPED = [
     (SCORES, "≥245: Strongly competitive for many programs", "step2_score", "≥245"),
     (SCORES, "235–245: Realistic chance at many programs", "step2_score", "235–245"),
     (SCORES, "220–235: Still possible", "step2_score", "220–235"),
-    (LOW, "“Step 2 CK minimum 245”", "step2_score", "≥245"),
     (RAD, "How should I explain a 1–2 year gap after graduation", "gap_months", "1–2 years"),
     (USRF, "Gaps > 3 months", "gap_months", ">3 months"),
 ]
@@ -383,3 +382,16 @@ def test_real_guide_units_from_chunking():
 ])
 def test_a_programs_or_the_guides_number_is_not_the_applicants(question, score):
     assert applicant_numbers(question).step2_score == score
+
+
+def test_a_quoted_number_is_someones_words_not_the_guides_band():
+    # a program's filter named as an example, and an example applicant's sentence
+    assert conditions("Skip programs with explicit filters you do not meet (e.g., “no prior failures,” “Step 2 CK minimum 245”).") == []
+    assert conditions('The guide\'s example: "I scored 221 on Step 2 CK and then did 12 months of research."') == []
+    text, lead = _corpus_line(LOW, "“Step 2 CK minimum 245”")  # the shipped sentence of that shape
+    assert [c for c in conditions(text, lead) if c.quantity == "step2_score"] == [], text
+    # the same figures unquoted are conditions
+    [c] = conditions("Some programs set a Step 2 CK minimum of 245.")
+    assert (c.quantity, c.low, c.high) == ("step2_score", 245.0, None)
+    [c] = conditions("235–249: Realistic at many community programs.", "Step 2 CK score bands:")
+    assert (c.low, c.high) == (235.0, 249.0)

@@ -49,8 +49,12 @@ class Support:
     numbers_ok: bool
 
 
-def support(sentence: str, passages: list[str], embed=None) -> Support:
-    """Best support of ``sentence`` over ``passages``; ``embed(texts) -> vectors`` adds the embedding half."""
+def support(sentence: str, passages: list[str], embed=None, own_numbers: frozenset[str] | set[str] = frozenset()) -> Support:
+    """Best support of ``sentence`` over ``passages``; ``embed(texts) -> vectors`` adds the embedding half.
+
+    ``own_numbers``: numbers the applicant gave (``numbers_in(question)``); an answer may say them
+    back ("Your 238 is in the guide's 235–245 band: ...") without a passage stating them.
+    """
     sent = strip_citations(sentence)
     units = [u for p in passages for u in split_sentences(p)] or [""]
     lex = [lexical_support(sent, u) for u in units]
@@ -63,7 +67,7 @@ def support(sentence: str, passages: list[str], embed=None) -> Support:
     i = max(range(len(units)), key=lambda j: scores[j])
     nums = numbers_in(sent) - {str(n) for n in citations_in(sentence)}
     passage_nums = set().union(*(numbers_in(p) for p in passages)) if passages else set()
-    numbers_ok = nums <= passage_nums
+    numbers_ok = nums <= passage_nums | set(own_numbers)
     return Support(score=scores[i] if numbers_ok else 0.0, best=units[i], numbers_ok=numbers_ok)
 
 

@@ -17,6 +17,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from assistant.answering.condense import field_of
+from assistant.answering.scope import asked_part
 from assistant.answering.shapes import is_about_the_guide, is_label, is_quotation, speaks_first_person
 from assistant.retrieval import get_retriever
 from assistant.schemas import Hit
@@ -267,23 +269,33 @@ class _Selection:
         return best
 
 
-_YES_NO = re.compile(r"(?:^|[.!?]\s+)(?:is|are|am|do|does|did|can|could|should|will|would|has|have|must)\b[^.!?]*\?", re.I)
+_YES_NO = re.compile(r"(?:^|[.!?]\s+)(?:is|are|am|do|does|did|can|could|should|will|would|has|have|must)\b[^.!?]*(?:\?|$)", re.I)  # typed questions often lack the "?"
 #: A question that asks for a list: the list is the answer, shown whole under its lead-in.
 _ASKS_LIST = re.compile(r"\b(?:steps|step(?!\s*[123]\b)|tiers?|stages?|parts?|structure|template|framework|list|types|kinds|categories|options|ways|components|elements)\b|\bwhat are (?:the|my)\b", re.I)
+#: A question about where the applicant's own number stands: the band that holds it is the answer.
+_ASKS_STANDING = re.compile(r"\b(?:chances?|odds|shot|competitive|competitiveness|enough|good|bad|ok|okay|fine|decent|low|high|realistic|possible|match|stand|where does|too (?:old|late))\b", re.I)
 _YES_NO_ANSWER = re.compile(r"^(?:yes|no)\b[,.!—–-]?", re.I)
 
 
-def _number_matches(numbers, per: list[list[Unit]]) -> list[tuple[Unit, str]]:
-    """Units whose band, range or condition holds the applicant's own number, each with the phrase that says so."""
+def _number_matches(numbers, per: list[list[Unit]], hits: list[Hit], field: str) -> list[tuple[Unit, str]]:
+    """Units whose band, range or condition holds the applicant's own number, each with the phrase that says so.
+
+    Only from passages of ``field``, the top passage's specialty: a genetics band says nothing about
+    an internal medicine score. ``hits[k]`` is the passage of ``per[k]``.
+    """
     if numbers is None or not numbers.any():
         return []
     from assistant.answering.numbers import matching
 
     found = []
-    for us in per:
+    for us, hit in zip(per, hits):
+        if hit.specialty != field:
+            continue
         for u in us:
             for m in matching(numbers, [{"text": u.text, "lead_in": u.lead_in}]):
                 found.append((m.is_cutoff, u.hit_index, m.condition.low is None or m.condition.high is None, u.order, u, m.phrase()))
+    if any(not f[0] for f in found):  # a band holds the number: a program's example cutoff adds nothing
+        found = [f for f in found if not f[0]]
     out, seen = [], set()
     for *_, u, phrase in sorted(found, key=lambda f: f[:4]):  # a band before a program's cutoff; then the best passage first
         if id(u) not in seen:
@@ -347,13 +359,14 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     idf = _idf(retriever)
     pool = hits[:POOL]
     per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
-    matched = _number_matches(numbers, per)
+    field = field_of(question, pool)
+    matched = _number_matches(numbers, per, hits, field)
     if numbers is not None and numbers.any() and not matched:
         # the applicant's own number is a strong signal: a passage further down whose band holds it is quoted too
         # (``per`` stays indexed by the passage's rank, so its [n] still points at it)
         for i in range(len(pool), len(hits)):
             units_i = readable(passage_units(hits[i], i), question)
-            matched = _number_matches(numbers, [units_i])
+            matched = _number_matches(numbers, [units_i], hits[i : i + 1], field)
             if matched:
                 per = per + [[] for _ in range(len(per), i)] + [units_i]
                 pool = hits[: i + 1]
@@ -369,9 +382,12 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     sel = _Selection(per)
     for u, phrase in matched:
         u.prefix = phrase
-    lead = matched[0][0] if matched else _choose_lead(question, per, units, sel, faq)
+    # the band leads when the question is about the number ("is 238 enough?") or the top passage states it;
+    # asked something else ("236: how many backup programs?"), the answer leads and the band follows
+    band_leads = bool(matched) and (matched[0][0].hit_index == 0 or bool(_ASKS_STANDING.search(asked_part(question))))
+    lead = matched[0][0] if band_leads else _choose_lead(question, per, units, sel, faq)
     sel.take(lead)
-    for u, _ in matched[1 : 1 + MAX_NUMBER_POINTS]:  # guides that disagree: each band that holds the number is said
+    for u, _ in matched[(1 if band_leads else 0) : 1 + MAX_NUMBER_POINTS]:  # guides that disagree: each band that holds the number is said
         if _key(u.text) not in sel.seen:
             sel.add(u)
     while len(sel.chosen) <= MAX_POINTS:

@@ -36,6 +36,21 @@ def detect_specialty(text: str) -> str | None:
     return None
 
 
+def field_of(question: str, hits: list) -> str:
+    """The specialty an answer is about: the one the question names among the retrieved passages'
+    specialties ("internal-medicine" when it says "internal medicine", so a guide a user added counts),
+    else the shipped vocabulary's word for it, else the top passage's; "any" without passages."""
+    text = " ".join(re.findall(r"[a-z]+", question.lower()))
+    fields = {h.specialty for h in hits if h.specialty and h.specialty != "any"}
+    named = [f for f in fields if f" {f.replace('-', ' ')} " in f" {text} "]
+    if named:
+        return max(named, key=len)
+    detected = detect_specialty(question)
+    if detected in fields:
+        return detected
+    return hits[0].specialty if hits else "any"
+
+
 def detect_audience(text: str) -> str | None:
     for pat, aud in _AUDIENCE_PATTERNS:
         if pat.search(text):

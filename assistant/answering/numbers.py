@@ -67,6 +67,19 @@ def _mentions(text: str) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
+_QUOTED = re.compile(r'"[^"\n]{1,160}"')
+
+
+def _unquoted(text: str) -> str:
+    """``text`` with the digits inside quotation marks replaced by '#'.
+
+    A quoted number is someone's words, not the guide's band: a program's filter named as an
+    example ("filters that you do not meet (e.g., "Step 2 CK minimum 245")"), an example
+    applicant's sentence. The guides state their own bands unquoted ("235–245: Realistic ...").
+    """
+    return _QUOTED.sub(lambda m: re.sub(r"\d", "#", m.group()), text)
+
+
 def _masked(text: str) -> str:
     """``text`` with the digits of Step and visa names replaced by '#', so "Step 2" and "J-1" are never numbers."""
     chars = list(text)
@@ -478,7 +491,7 @@ def conditions(sentence: str, lead_in: str = "") -> list[Condition]:
     "after"/"before" only compare calendar years; "a and b" is a range only after "between".
     """
     text = normalize(sentence)
-    masked = _masked(text)
+    masked = _unquoted(_masked(text))
     ctx = _Context.of(text, normalize(lead_in))
     found: list[tuple[int, Condition]] = []
     covered = bytearray(len(text))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answering.citations import NOTE
-from assistant.answering.condense import condense, detect_audience, detect_specialty
+from assistant.answering.condense import condense, detect_audience, detect_specialty, field_of
 from assistant.answering.numbers import ApplicantNumbers, applicant_numbers, from_profile, merged
 from assistant.answering.scope import NO_PROGRAMS, WRITE_POINTER, abstain_text, in_scope, library_vocab
 from assistant.config import Settings, get_settings
@@ -78,7 +78,44 @@ def prepare(question: str, audience=None, specialty=None, history=None, settings
     if profile is not None:
         numbers = merged(asked, from_profile(profile))
         used = profile_facts(asked, numbers, profile, from_saved and detected is None)
+    if ok:
+        hits = hits + band_passages(numbers, hits, retriever, audience, specialty, field_of(standalone, hits))
     return Prepared(q, standalone, audience, specialty, hits, ok, gate, numbers, used)
+
+
+#: What the guides are asked for the applicant's own number when no retrieved passage states a band holding it.
+BAND_QUERIES = {
+    "step2_score": "Step 2 CK score ranges: how competitive is my score, realistic chance at programs",
+    "years_since_graduation": "year of graduation: how recent a graduate programs prefer, years since graduation",
+}
+
+
+def band_passages(numbers: ApplicantNumbers, hits: list, retriever, audience, specialty, field: str | None = None) -> list:
+    """A passage stating the band that holds the applicant's number, when none of ``hits`` does (at most one per number).
+
+    The question that gives a number is often about something else ("236, how many backup programs?"),
+    so the passage with the guides' bands is not retrieved for it; the applicant still
+    wants to know where the number stands. Only a passage of ``field`` (the answer's specialty,
+    :func:`~assistant.answering.condense.field_of`; default the top hit's) is taken: a genetics
+    band says nothing about an internal medicine score.
+    """
+    from assistant.answering.numbers import matching
+
+    def holds(quantity: str, candidates: list) -> bool:
+        return any(m.condition.quantity == quantity and not m.is_cutoff for m in matching(numbers, candidates))
+
+    if not hits:
+        return []
+    have, field = {h.chunk_id for h in hits}, field or hits[0].specialty
+    title = next((h.title for h in hits if h.specialty == field), hits[0].title)
+    extra: list = []
+    for quantity, query in BAND_QUERIES.items():
+        if numbers.value(quantity) is None or holds(quantity, [h for h in hits + extra if h.specialty == field]):
+            continue
+        # the top guide's title keeps the search in its field ("... Internal Medicine Residency")
+        found = retriever.search(f"{query}: {title}", k=8, audience=audience, specialty=specialty)
+        extra += [h for h in found if h.chunk_id not in have and h.specialty == field and holds(quantity, [h])][:1]
+    return extra
 
 
 #: What the guides are asked when a question names one program: their advice on checking a program yourself.

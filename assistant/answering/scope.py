@@ -157,7 +157,8 @@ def names_a_program(question: str, unknown: list[str]) -> bool:
 _PREPOSITIONS = frozenset("after before during for in on at to of from with by about than or and a an the is are was were be".split())
 
 
-_WRITE_FOR_ME = re.compile(r"\b(?:write|draft|compose|do)\b[^.?!]{0,40}\b(?:personal statement|statement|essay|ps|letter|application)\b[^.?!]{0,30}\bfor me\b|\bwrite (?:it|one) for me\b", re.I)
+_WRITE_FOR_ME = re.compile(r"\b(?:write|draft|compose|do)\b[^.?!]{0,40}\b(?:personal statement|statement|essay|ps|letter|application)\b[^.?!]{0,30}\bfor me\b|\bwrite (?:it|one) for me\b"
+    r"|\b(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:write|draft|compose)\b[^.?!]{0,40}\b(?:personal statement|statement|essay|ps|letter)\b", re.I)
 
 
 def asks_to_write(question: str) -> bool:

@@ -232,8 +232,10 @@ class _AnswerTally:
 def _score_citations(c: Case, a: Answer, embed, tally: _AnswerTally, d: dict) -> None:
     """Faithfulness and citation correctness of one answer: each citing sentence against the passages it cites."""
     from assistant.answering import SUPPORT_THRESHOLD, citations_in, support
+    from assistant.answering.claims import numbers_in
     from assistant.text import split_sentences
 
+    own = numbers_in(" ".join(list(c.history or []) + [c.question]))  # the applicant's numbers, said back to them
     by_n = {x.n: x for x in a.citations}
     for sent in split_sentences(a.answer):
         ns = [n for n in citations_in(sent) if n in by_n]
@@ -241,7 +243,7 @@ def _score_citations(c: Case, a: Answer, embed, tally: _AnswerTally, d: dict) ->
             continue
         tally.sent_total += 1
         passages = [by_n[n].text for n in ns]
-        sup = support(sent, passages, embed)
+        sup = support(sent, passages, embed, own)
         if sup.score >= SUPPORT_THRESHOLD:
             tally.sent_ok += 1
         else:
@@ -249,7 +251,7 @@ def _score_citations(c: Case, a: Answer, embed, tally: _AnswerTally, d: dict) ->
         for n in ns:
             tally.cites_total += 1
             x = by_n[n]
-            if relevant(c, x.source, x.text) or support(sent, [x.text], embed).score >= SUPPORT_THRESHOLD:
+            if relevant(c, x.source, x.text) or support(sent, [x.text], embed, own).score >= SUPPORT_THRESHOLD:
                 tally.cites_good += 1
 
 
