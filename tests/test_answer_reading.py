@@ -113,6 +113,17 @@ def test_a_score_given_with_another_question_gets_its_band_after_the_answer(im_h
     assert "235–245" not in ans.answer, ans.answer  # the shipped genetics band says nothing about internal medicine
 
 
+@pytest.mark.parametrize("question", [
+    "i got 251 on step 2 ck. internal medicine non us img, should i apply to university programs",
+    "what step 2 ck do i need for internal medicine as non us img, i have 226",
+])
+def test_a_question_naming_a_specialty_is_not_answered_from_another_specialtys_guide(im_home, question):
+    ans = _ask(im_home, question)
+    assert not ans.abstained and ans.citations, ans.answer
+    assert {c.source for c in ans.citations} == {"non-us-img-internal-medicine-guide"}, ans.answer
+    assert "genetics" not in ans.answer.lower(), ans.answer
+
+
 def test_the_band_passage_is_fetched_when_retrieval_missed_it(im_home):
     from assistant.answering import applicant_numbers
     from assistant.answering.prepared import band_passages

@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from assistant.answering.condense import field_of
+from assistant.answering.condense import field_of, named_field
 from assistant.answering.scope import asked_part
 from assistant.answering.shapes import is_about_the_guide, is_label, is_quotation, speaks_first_person
 from assistant.retrieval import get_retriever
@@ -357,8 +357,14 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     """
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
-    pool = hits[:POOL]
-    per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
+    named = named_field(question, hits)
+    if named:  # "... for internal medicine": another specialty's passages are not quoted (general ones are)
+        keep = [i for i, h in enumerate(hits) if h.specialty in (named, "any")][:POOL] or list(range(min(POOL, len(hits))))
+        pool = hits[: keep[-1] + 1]
+        per = [readable(passage_units(h, i), question) if i in keep else [] for i, h in enumerate(pool)]
+    else:
+        pool = hits[:POOL]
+        per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
     field = field_of(question, pool)
     matched = _number_matches(numbers, per, hits, field)
     if numbers is not None and numbers.any() and not matched:

@@ -36,15 +36,22 @@ def detect_specialty(text: str) -> str | None:
     return None
 
 
+def named_field(question: str, hits: list) -> str | None:
+    """The specialty the question names in words, among the retrieved passages' specialties, or None."""
+    text = " ".join(re.findall(r"[a-z]+", question.lower()))
+    fields = {h.specialty for h in hits if h.specialty and h.specialty != "any"}
+    named = [f for f in fields if f" {f.replace('-', ' ')} " in f" {text} "]
+    return max(named, key=len) if named else None
+
+
 def field_of(question: str, hits: list) -> str:
     """The specialty an answer is about: the one the question names among the retrieved passages'
     specialties ("internal-medicine" when it says "internal medicine", so a guide a user added counts),
     else the shipped vocabulary's word for it, else the top passage's; "any" without passages."""
-    text = " ".join(re.findall(r"[a-z]+", question.lower()))
-    fields = {h.specialty for h in hits if h.specialty and h.specialty != "any"}
-    named = [f for f in fields if f" {f.replace('-', ' ')} " in f" {text} "]
+    named = named_field(question, hits)
     if named:
-        return max(named, key=len)
+        return named
+    fields = {h.specialty for h in hits if h.specialty and h.specialty != "any"}
     detected = detect_specialty(question)
     if detected in fields:
         return detected
