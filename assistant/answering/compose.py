@@ -280,8 +280,8 @@ _YES_NO_ANSWER = re.compile(r"^(?:yes|no)\b[,.!—–-]?", re.I)
 def _number_matches(numbers, per: list[list[Unit]], hits: list[Hit], field: str) -> list[tuple[Unit, str]]:
     """Units whose band, range or condition holds the applicant's own number, each with the phrase that says so.
 
-    Only from passages of ``field``, the top passage's specialty: a genetics band says nothing about
-    an internal medicine score. ``hits[k]`` is the passage of ``per[k]``.
+    Only from passages of ``field``, the answer's specialty (:func:`~assistant.answering.condense.field_of`):
+    a genetics band says nothing about an internal medicine score. ``hits[k]`` is the passage of ``per[k]``.
     """
     if numbers is None or not numbers.any():
         return []
