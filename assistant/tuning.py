@@ -70,6 +70,14 @@ W_ITEM = 0.1  # list items carry the guides' concrete advice
 W_COST = 0.03  # per displayed word: several short, specific points beat one long general sentence
 W_SPREAD = 0.02  # the right passage is not always the top one: spread the points a little
 FAQ_BONUS = 0.15
+#: Added to a line that states a number when the question asks for a quantity ("how many programs"), for the lead.
+#: On the tuning half 0.05-0.4 give the same figures (first sentence 0.267); 0.1, the size of W_ITEM, taken on
+#: reading its tuning leads ("how many NBME practice tests": "delay the exam by 4–8 weeks if ..." now leads).
+W_NUMBER = 0.1
+#: The passages (best first) whose matching FAQ question lets its answer lead (an FAQ that asks the question
+#: answers it, even when a longer passage ranks above it). Grid 1 / 2 / 3 on the tuning half: first sentence
+#: 0.257 / 0.238 / 0.238 (a loose FAQ match lower down displaces a better lead), so 1.
+FAQ_POOL = 1
 POOL = 3  # passages the answer quotes from
 MIN_POINT = 0.2
 LIST_ITEMS = 8  # items an introducing line ("Programs value:") brings along
@@ -82,6 +90,10 @@ YES_NO_SHARE = 0.6
 MAX_EXAMPLES = 2
 #: Other statements whose band or condition holds the applicant's number, said after the lead (guides may disagree).
 MAX_NUMBER_POINTS = 2
+#: A line without a sentence end and shorter than this, with nothing introducing it, does not lead an answer
+#: ("Cause (brief, non-graphic)"). 5 / 8 / 12 give the same tuning figures; tried on supporting points too, it
+#: dropped real items of heading-led lists ("COVID-related disruptions to clinical training"), so leads only.
+LEAD_MIN_WORDS = 8
 LABEL_WORDS = 8  # a line this short, unpunctuated and followed by items is a label ("Program Size and Structure")
 
 # ---------------------------------------------------------------- conflicts and claims (assistant.answering)

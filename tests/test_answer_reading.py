@@ -12,6 +12,8 @@ checked on the same guide's score bands, abstention on the shipped library.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from assistant.evaluation.readability import defects, first_sentence_holds
@@ -205,6 +207,39 @@ def test_typos_and_personal_stories_are_still_answered(built_home, question):
     assert not ans.abstained, ans.answer
 
 
+@pytest.mark.parametrize("question", [
+    # the story names other specialties; the asking part (a lowercase sentence of its own) is about genetics
+    ("so my mentor back home offered me a dermatology chart review and theres also a neurology case series with "
+     "another prof. which one would actually help a genetics application more when my step 1 is weak"),
+    ("i failed biochemistry and pathology in 2nd year and had to repeat the year but my clinical rotations went "
+     "really well. how do i get radiology programs to look past that"),
+    "how do i explain a gap year in my radiolgy resdency application",  # typos of library words
+])
+def test_a_story_about_other_things_is_answered_for_what_it_asks(built_home, question):
+    ans = _ask(built_home, question)
+    assert not ans.abstained, ans.answer
+
+
+@pytest.mark.parametrize("question", [
+    "what are the match stats for nuclear medicine residency for imgs",  # "nuclear" is no typo of "unclear"
+    "is an IR fellowship after radiology hard to get as a foreign grad",  # a two-letter field
+    "after residency on my j1 how do i qualify for a conrad waiver and where would i have to work",
+])
+def test_a_field_or_waiver_the_library_never_names_is_not_answered(built_home, question):
+    ans = _ask(built_home, question)
+    assert ans.abstained and not ans.citations, ans.answer
+    assert ans.answer.startswith("The guides don't cover this."), ans.answer
+
+
+def test_the_asking_part_of_a_typed_message_starts_at_its_question():
+    from assistant.answering.scope import asked_part
+
+    assert asked_part("my supervisor offered a cardiology project with a peds prof. which research helps a genetics match") == (
+        "which research helps a genetics match")
+    assert asked_part("im on a j1, after i finish how do i get a waiver") == "how do i get a waiver"
+    assert asked_part("My father was sick. How do I explain the gap?") == "How do I explain the gap?"
+
+
 @pytest.mark.slow
 def test_a_model_that_declines_a_covered_question_gives_the_guides_answer(built_home, tmp_path, monkeypatch):
     """The real SmolLM2 fixture, told by its prompt to refuse: the user still gets the guides' answer, with a note."""
@@ -233,3 +268,22 @@ def test_a_refusal_is_recognised_and_an_answer_is_not():
         assert declined(raw), raw
     for raw in ("Use a three-part structure: cause, insight and change [1].", "Programs do not know your story unless you tell it [2]. " * 10):
         assert not declined(raw), raw
+
+
+def test_a_name_alone_does_not_lead_the_answer(built_home):
+    ans = _ask(built_home, "are short clinical experiences of only a month or so worth doing at all")
+    first = ans.answer.splitlines()[0]
+    assert not first.startswith("Cause (brief"), ans.answer  # a framework's step name, not an answer
+    assert "4–8 weeks" in first, ans.answer
+
+
+def test_a_yes_no_line_as_close_in_meaning_leads_though_it_shares_few_words(built_home):
+    # "basically" and "mean" match "basic methods" and "what your data might mean" word for word; the FAQ's
+    # "Yes, it is realistic ..." is closer in meaning
+    ans = _ask(built_home, "weak step 1 here. is medical genetics off the table for me now?")
+    assert ans.answer.startswith("Yes, it is realistic"), ans.answer
+
+
+def test_a_how_many_question_is_led_by_a_line_with_a_number(built_home):
+    ans = _ask(built_home, "how many nbme practice tests before step 1, and what if my practice scores come out borderline")
+    assert re.search(r"\d", re.sub(r"\[\d+\]", "", ans.answer.splitlines()[0])), ans.answer

@@ -25,11 +25,13 @@ from assistant.schemas import Hit
 from assistant.text import normalize, tokenize
 from assistant.tuning import (
     FAQ_BONUS,
+    FAQ_POOL,
     MAX_EXAMPLES,
     LEAD_POOL,
     MAX_NUMBER_POINTS,
     YES_NO_SHARE,
     LABEL_WORDS,
+    LEAD_MIN_WORDS,
     LIST_ITEMS,
     MAX_POINTS,
     MAX_WORDS,
@@ -38,6 +40,7 @@ from assistant.tuning import (
     W_COST,
     W_ITEM,
     W_LEX,
+    W_NUMBER,
     W_RANK,
     W_SIM,
     W_SPREAD,
@@ -176,7 +179,7 @@ def _idf(retriever) -> dict[str, float]:
     return retriever.memo("idf", build)
 
 
-def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_match: bool) -> None:
+def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_at: int | None) -> None:
     """Meaning (cosine) + the question's distinctive words in the unit and its lead-ins + small priors."""
     q = set(tokenize(question))
     default = max(idf.values()) if idf else 1.0
@@ -184,7 +187,7 @@ def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_ma
     for u in units:
         toks = set(tokenize(f"{u.text} {u.lead_in} {u.context}"))
         overlap = sum(idf.get(t, default) for t in q & toks) / q_weight
-        faq_bonus = FAQ_BONUS if faq_match and u.hit_index == 0 and u.order == 0 else 0.0
+        faq_bonus = FAQ_BONUS if u.hit_index == faq_at and u.order == 0 else 0.0
         short_pen = 0.1 if len(u.text.split()) < 5 and not u.lead_in else 0.0
         u.score = W_SIM * u.sim + W_LEX * overlap + W_RANK * (u.hit_index == 0) + W_ITEM * u.is_item + faq_bonus - short_pen
 
@@ -269,7 +272,7 @@ class _Selection:
         return best
 
 
-_YES_NO = re.compile(r"(?:^|[.!?]\s+)(?:is|are|am|do|does|did|can|could|should|will|would|has|have|must)\b[^.!?]*(?:\?|$)", re.I)  # typed questions often lack the "?"
+_YES_NO = re.compile(r"(?:^|[.!?,;]\s+)(?:is|are|am|do|does|did|can|could|should|will|would|has|have|must)\b[^.!?]*(?:\?|$)", re.I)  # typed questions often lack the "?"
 #: A question that asks for a list: the list is the answer, shown whole under its lead-in.
 _ASKS_LIST = re.compile(r"\b(?:steps|step(?!\s*[123]\b)|tiers?|stages?|parts?|structure|template|framework|list|types|kinds|categories|options|ways|components|elements)\b|\bwhat are (?:the|my)\b", re.I)
 #: A question about where the applicant's own number stands: the band that holds it is the answer.
@@ -309,22 +312,33 @@ def _dangling(sel: "_Selection", u: Unit) -> bool:
     return u.text.rstrip().endswith(":") and not sel.items_of(u)
 
 
-def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq: bool) -> Unit:
+#: A question asking for a quantity ("how many programs", "what score", "how long"): a line stating a number answers it.
+_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|long|often)\b|\bwhat (?:\w+ )?(?:score|percentage|percent|number|range|cutoff)s?\b", re.I)
+_NUMBER = re.compile(r"\d")
+
+
+def _fragment(u: Unit) -> bool:
+    """A few words with no sentence end and nothing introducing them ("Cause (brief, non-graphic)"): a name, not an answer."""
+    return not u.lead_in and len(u.text.split()) < LEAD_MIN_WORDS and not u.text.rstrip().endswith((".", "!", "?", ":", "…"))
+
+
+def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq_at: int | None) -> Unit:
     """The answer's first line: an FAQ's own first statement; else the best statement of the top passage (a lead-in
     only when the question asks for a list, and then the list's own lead-in); a Yes/No line instead when the
     question asks one and that line scores close to the best."""
     def fit(u: Unit) -> bool:
-        return not _dangling(sel, u) and not u.example  # an example is said after the advice it illustrates
+        return not _dangling(sel, u) and not u.example and not _fragment(u)  # an example is said after the advice it illustrates
 
     first = [u for us in per[:LEAD_POOL] for u in us if fit(u)] or [u for u in units if fit(u)] or units
 
     def intro(u: Unit) -> bool:  # a lead-in is not an answer ("Programs think about these issues differently:")
         return u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question)
 
-    if faq:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
-        opening = sorted(first, key=lambda u: u.order)
+    opening = sorted((u for u in per[faq_at] if fit(u)), key=lambda u: u.order) if faq_at is not None else []
+    if opening:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
         return next((u for u in opening if not intro(u)), opening[0])
-    best = max(first, key=lambda u: u.score)
+    number = W_NUMBER if _ASKS_NUMBER.search(asked_part(question)) else 0.0
+    best = max(first, key=lambda u: u.score + number * bool(_NUMBER.search(u.text)))
     if intro(best):
         said = [u for u in first if not intro(u)]
         if said:
@@ -337,7 +351,7 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
         yes_no = [u for u in units if _YES_NO_ANSWER.match(u.text) and not u.example and not _dangling(sel, u)]
         if yes_no:
             top = max(yes_no, key=lambda u: u.score)
-            if top.score >= YES_NO_SHARE * best.score:
+            if top.score >= YES_NO_SHARE * best.score or (top.sim >= best.sim and not top.text.rstrip().endswith(":")):  # as close in meaning
                 return top
     return best
 
@@ -383,15 +397,15 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     for u in units:
         if u.example:
             u.prefix = "The guide's example"
-    faq = _faq_match(question, pool[0])
-    _score_units(question, units, idf, faq)
+    faq_at = next((i for i, h in enumerate(pool[:FAQ_POOL]) if per[i] and _faq_match(question, h)), None)
+    _score_units(question, units, idf, faq_at)
     sel = _Selection(per)
     for u, phrase in matched:
         u.prefix = phrase
     # the band leads when the question is about the number ("is 238 enough?") or the top passage states it;
     # asked something else ("236: how many backup programs?"), the answer leads and the band follows
     band_leads = bool(matched) and (matched[0][0].hit_index == 0 or bool(_ASKS_STANDING.search(asked_part(question))))
-    lead = matched[0][0] if band_leads else _choose_lead(question, per, units, sel, faq)
+    lead = matched[0][0] if band_leads else _choose_lead(question, per, units, sel, faq_at)
     sel.take(lead)
     for u, _ in matched[(1 if band_leads else 0) : 1 + MAX_NUMBER_POINTS]:  # guides that disagree: each band that holds the number is said
         if _key(u.text) not in sel.seen:

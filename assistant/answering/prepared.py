@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from assistant.answering.citations import NOTE
 from assistant.answering.condense import condense, detect_audience, detect_specialty, field_of
 from assistant.answering.numbers import ApplicantNumbers, applicant_numbers, from_profile, merged
-from assistant.answering.scope import NO_PROGRAMS, WRITE_POINTER, abstain_text, in_scope, library_vocab
+from assistant.answering.scope import NO_PROGRAMS, WRITE_POINTER, abstain_text, in_scope, library_vocab, library_words
 from assistant.config import Settings, get_settings
 from assistant.retrieval import get_retriever, normalize_profile, validate_question
 from assistant.schemas import Answer, Hit
@@ -72,7 +72,7 @@ def prepare(question: str, audience=None, specialty=None, history=None, settings
     audience = detected or audience
     retriever = get_retriever(settings or get_settings())
     hits = retriever.search(standalone, k=k, audience=audience, specialty=specialty)
-    ok, gate = in_scope(standalone, hits, library_vocab(retriever))
+    ok, gate = in_scope(standalone, hits, library_vocab(retriever), library_words(retriever))
     asked = applicant_numbers(standalone)
     numbers, used = asked, ()
     if profile is not None:

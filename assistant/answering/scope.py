@@ -8,8 +8,8 @@ one named program, :data:`NO_PROGRAMS` with the guides' advice on checking, and 
 ``evals/gold.jsonl`` (the numbers live in :mod:`assistant.tuning`): a topic the guides
 do not answer (``corpus/scope.json``); closeness of meaning discounted by the
 question's words the library never uses (:func:`focus_terms`, :func:`library_vocab`);
-an asking part made mostly of such words (:func:`unknown_terms`); a named program;
-a request to write the statement.
+an asking part made mostly of such words (:func:`unknown_terms`); another field
+(:func:`names_another_field`); a named program; a request to write the statement.
 """
 
 from __future__ import annotations
@@ -89,6 +89,10 @@ def _grams(tokens: list[str]) -> set[str]:
 _QUESTION_START = re.compile(r"^(?:how|what|whats|which|when|where|why|who|whom|whose|is|are|am|do|does|did|can|could|should|would|will|has|have|must|if)\b", re.I)
 
 
+_INNER_ASK = re.compile(r"\b(?:how|what|which|where|when|why)\s+(?:do|does|did|can|could|should|would|will|is|are|am)\b", re.I)
+_TYPED_END = re.compile(r"(?<=[a-z0-9)][.!?])\s+(?=[a-z])")
+
+
 def asked_part(question: str) -> str:
     """The sentences that ask (end in "?" or open with a question word), without the story told before them.
 
@@ -97,12 +101,21 @@ def asked_part(question: str) -> str:
     """
     from assistant.text import split_sentences
 
-    parts = [p.strip() for s in split_sentences(question.replace("?", "? ")) for p in re.split(r"(?<=[,;])\s+(?=(?:how|what|which|when|where|why|is|are|do|does|can|should|will)\b)", s, flags=re.I)]
-    asking = [p for p in parts if p.endswith("?") or _QUESTION_START.match(p)]
+    # typed messages start sentences in lowercase ("... with a peds prof. which kind of research ..."), which
+    # split_sentences (made for the guides' prose) does not split at
+    sentences = [t for s in split_sentences(question.replace("?", "? ")) for t in _TYPED_END.split(s)]
+    parts = [p.strip() for s in sentences for p in re.split(r"(?<=[,;])\s+(?=(?:how|what|which|when|where|why|is|are|do|does|can|should|will)\b)", s, flags=re.I)]
+    asking = []
+    for p in parts:
+        inner = None if _QUESTION_START.match(p) else _INNER_ASK.search(p)
+        if inner:  # "after i finish how do i get the waiver": the asking starts at "how do i"
+            asking.append(p[inner.start() :])
+        elif p.endswith("?") or _QUESTION_START.match(p):
+            asking.append(p)
     return " ".join(asking) if asking else (parts[-1] if parts else question)
 
 
-def unknown_terms(asking: str, vocab: set[str]) -> list[str]:
+def unknown_terms(asking: str, vocab: set[str], words: set[str] | None = None) -> list[str]:
     """The distinctive words of ``asking`` (a question's :func:`asked_part`) that no guide in the library ever
     uses, typos of library words excepted.
 
@@ -110,19 +123,41 @@ def unknown_terms(asking: str, vocab: set[str]) -> list[str]:
     declines a question whose asking part is mostly such words ("avg salary for a pgy1 ...
     in houston"); one unknown word alone decides nothing, because it is too often a
     paraphrase ("worth", "tips", "burning out"). "radiolgy" is a typo of a word the library
-    does use, so it is not unknown.
+    does use (``words``, :func:`library_words`; default ``vocab``), so it is not unknown.
     """
     if not vocab:
         return []
     compact = {t.replace("-", "") for t in vocab}  # "h1b" is the library's "h-1b"
+    acronyms = {a.lower() for a in re.findall(r"\b[A-Z]{2}\b", asking)}  # "IR", "EM": two letters, but a name
+    typed = {}  # stem -> the words typed for it: a typo is judged on the word, not on its stem
+    for w in re.findall(r"[a-z]+", asking.lower()):
+        for stem in tokenize(w)[:1]:
+            typed.setdefault(stem, []).append(w)
     out = []
     for t in focus_terms(asking):
-        if t in vocab or t.replace("-", "") in compact or t.isdigit() or len(t) < 3:
+        if t in vocab or t.replace("-", "") in compact or t.isdigit() or (len(t) < 3 and t not in acronyms):
             continue
-        if len(t) >= 5 and difflib.get_close_matches(t, vocab, n=1, cutoff=TYPO_SIMILARITY):
+        if len(t) >= 5 and any(_typo_of_known(w, words or vocab) for w in typed.get(t, [t])):
             continue
         out.append(t)
     return out
+
+
+def _typo_of_known(word: str, words: set[str]) -> bool:
+    """Is ``word`` a typo of a word the library uses (``words``, unstemmed: "resdency" is one letter from
+    "residency", but its stem "resdenc" is far from "resid")? Close by difflib's ratio, and with the same
+    first letter: a typo rarely changes the first letter, and "nuclear" is not a typo of "unclear"."""
+    same_start = [v for v in words if v[:1] == word[:1]]
+    return bool(difflib.get_close_matches(word, same_start, n=1, cutoff=TYPO_SIMILARITY))
+
+
+def library_words(retriever) -> set[str]:
+    """Every word of the live library as written, lowercased (the typo test's dictionary)."""
+
+    def build(rows: list[dict]) -> set[str]:
+        return {w for r in rows for w in re.findall(r"[a-z]+", r["embed"].lower()) if len(w) >= 4}
+
+    return retriever.memo("words", build)
 
 
 _INSTITUTION = re.compile(r"\b(?:university|hospital|clinic|medical center|health system|children'?s|college|institute|program|residency)\b", re.I)
@@ -154,6 +189,26 @@ def names_a_program(question: str, unknown: list[str]) -> bool:
     return False
 
 
+_FIELD_AFTER = re.compile(r"^(?:(?:medicine|surgery|radiology)\s+)?(?:residency|residencies|match|fellowship|training)\b", re.I)
+
+
+def names_another_field(question: str, unknown: list[str]) -> bool:
+    """Does the question ask about a field the library never names ("nuclear medicine residency", "IR match stats")?
+
+    A word no guide uses, typed in lowercase or as an acronym, right before "residency",
+    "match" or "fellowship" (or "medicine residency") names a field, not a program
+    ("Baylor residency" is a name: capitalised), so the answer is the general "not covered",
+    not the advice on checking one program.
+    """
+    if not unknown:
+        return False
+    for m in re.finditer(r"\b([A-Za-z][\w'’-]*)\s+", question):
+        w = m.group(1)
+        if (tokenize(w) or [""])[0] in unknown and (w.islower() or w.isupper()) and _FIELD_AFTER.match(question[m.end() :]):
+            return True
+    return False
+
+
 _PREPOSITIONS = frozenset("after before during for in on at to of from with by about than or and a an the is are was were be".split())
 
 
@@ -166,7 +221,7 @@ def asks_to_write(question: str) -> bool:
     return bool(_WRITE_FOR_ME.search(question))
 
 
-def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> tuple[bool, dict]:
+def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None, words: set[str] | None = None) -> tuple[bool, dict]:
     """Does the library answer this? Two tests, both calibrated on evals/gold.jsonl.
 
     1. Topic: the question names a topic the guides do not answer (a salary, a fee, a
@@ -178,7 +233,7 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> t
     3. Unknown words: the asking part is mostly words no guide uses (:func:`unknown_terms`:
        at least two, and UNKNOWN_SHARE of its distinctive words) and no sentence is at least
        KNOWN_TERMS_CLOSENESS close.
-    4. A named program (:func:`names_a_program`) or a request to write the statement
+    4. Another field (:func:`names_another_field`), a named program (:func:`names_a_program`) or a request to write the statement
        (:func:`asks_to_write`): out of scope, answered by
        :func:`~assistant.answering.prepared.abstained` with its own text.
 
@@ -198,13 +253,14 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None) -> t
     unit = max(h.unit_sim for h in hits[:3])
     share = len(oov) / len(terms) if terms else 0.0
     closeness = unit - OOV_WEIGHT * share
-    unknown = unknown_terms(asking, vocab)
-    program = names_a_program(question, unknown)
+    unknown = unknown_terms(asking, vocab, words)
+    field = names_another_field(question, unknown)
+    program = not field and names_a_program(question, unknown)
     writing = asks_to_write(question)
     strange = len(unknown) >= 2 and len(unknown) >= UNKNOWN_SHARE * max(1, len(focus_terms(asking))) and unit < KNOWN_TERMS_CLOSENESS
-    ok = not outside and closeness >= MIN_CLOSENESS and not strange and not program and not writing
+    ok = not outside and closeness >= MIN_CLOSENESS and not strange and not field and not program and not writing
     return ok, {"closeness": round(closeness, 4), "unit_sim": round(unit, 4), "oov": oov, "outside_topics": outside,
-                "unknown_terms": unknown, "program_specific": program, "asks_to_write": writing}
+                "unknown_terms": unknown, "other_field": field, "program_specific": program, "asks_to_write": writing}
 
 
 NO_PROGRAMS = "The guides don't have information on individual programs."
