@@ -287,3 +287,21 @@ def test_a_yes_no_line_as_close_in_meaning_leads_though_it_shares_few_words(buil
 def test_a_how_many_question_is_led_by_a_line_with_a_number(built_home):
     ans = _ask(built_home, "how many nbme practice tests before step 1, and what if my practice scores come out borderline")
     assert re.search(r"\d", re.sub(r"\[\d+\]", "", ans.answer.splitlines()[0])), ans.answer
+
+
+def test_a_field_typed_as_initials_is_the_guide_the_user_added(im_home):
+    # "IM" is internal medicine, the field of the test's own guide: its band, not a genetics program's cutoff
+    ans = _ask(im_home, "is 238 on step 2 ck ok for IM as a non us img")
+    assert ans.answer.startswith("Your 238 is in the guide's 235–249 band"), ans.answer
+    assert {c.source for c in ans.citations} == {"non-us-img-internal-medicine-guide"}, [c.source for c in ans.citations]
+
+
+def test_initials_are_read_only_in_capitals_and_for_fields_of_two_words_or_more():
+    from assistant.answering.condense import names_field, spelled_out
+
+    fields = {"internal-medicine", "radiology", "medical-genetics"}
+    assert names_field("what score for IM?", fields) == "internal-medicine"
+    assert names_field("im a non us img, what score for genetics", fields) is None  # "im" is "I'm"
+    assert names_field("is MG small?", fields) == "medical-genetics"
+    assert spelled_out("ok for IM as an img", "internal-medicine") == "ok for internal medicine as an img"
+    assert spelled_out("ok for R", "radiology") == "ok for R"

@@ -313,7 +313,7 @@ def _dangling(sel: "_Selection", u: Unit) -> bool:
 
 
 #: A question asking for a quantity ("how many programs", "what score", "how long"): a line stating a number answers it.
-_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|long|often)\b|\bwhat (?:\w+ )?(?:score|percentage|percent|number|range|cutoff)s?\b", re.I)
+_ASKS_NUMBER = re.compile(r"\bhow (?:many|much|long|often)\b|\bwhat (?:\w+ ){0,3}?(?:score|percentage|percent|number|range|cutoff)s?\b", re.I)
 _NUMBER = re.compile(r"\d")
 
 

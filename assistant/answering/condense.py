@@ -36,12 +36,39 @@ def detect_specialty(text: str) -> str | None:
     return None
 
 
-def named_field(question: str, hits: list) -> str | None:
-    """The specialty the question names in words, among the retrieved passages' specialties, or None."""
+def names_field(question: str, fields) -> str | None:
+    """The one of ``fields`` (specialty ids: "internal-medicine") the question names, in words ("internal
+    medicine") or by its initials typed in capitals ("IM"), or None; the longest when several."""
     text = " ".join(re.findall(r"[a-z]+", question.lower()))
-    fields = {h.specialty for h in hits if h.specialty and h.specialty != "any"}
-    named = [f for f in fields if f" {f.replace('-', ' ')} " in f" {text} "]
+    named = []
+    for f in fields:
+        if not f or f == "any":
+            continue
+        parts = f.split("-")
+        initials = "".join(p[0] for p in parts if p).upper()
+        if f" {' '.join(parts)} " in f" {text} " or (len(parts) >= 2 and re.search(rf"\b{initials}\b", question)):
+            named.append(f)
     return max(named, key=len) if named else None
+
+
+def spelled_out(question: str, field: str | None) -> str:
+    """``question`` with the field's initials in words ("... ok for IM" -> "... ok for internal medicine"): the
+    guides write the name out, so retrieval (BM25 and the vectors) finds it only spelled out."""
+    parts = (field or "").split("-")
+    if len(parts) < 2:
+        return question
+    initials = "".join(p[0] for p in parts if p).upper()
+    return re.sub(rf"\b{initials}\b", " ".join(parts), question)
+
+
+def named_field(question: str, hits: list) -> str | None:
+    """The specialty the question names (:func:`names_field`), among the retrieved passages' specialties, or None."""
+    return names_field(question, {h.specialty for h in hits if h.specialty})
+
+
+def library_fields(retriever) -> set[str]:
+    """Every specialty of the live library, a guide the user added included (its id: "internal-medicine")."""
+    return retriever.memo("fields", lambda rows: {r.get("specialty") or "any" for r in rows} - {"any"})
 
 
 def field_of(question: str, hits: list) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from assistant.answering.citations import NOTE
-from assistant.answering.condense import condense, detect_audience, detect_specialty, field_of
+from assistant.answering.condense import condense, detect_audience, detect_specialty, field_of, library_fields, names_field, spelled_out
 from assistant.answering.numbers import ApplicantNumbers, applicant_numbers, from_profile, merged
 from assistant.answering.scope import NO_PROGRAMS, WRITE_POINTER, abstain_text, in_scope, library_vocab, library_words
 from assistant.config import Settings, get_settings
@@ -68,9 +68,12 @@ def prepare(question: str, audience=None, specialty=None, history=None, settings
         audience, specialty = audience or profile.audience, specialty or profile.specialty
     standalone = validate_question(condense(q, history))
     detected = detect_audience(q)
-    specialty = detect_specialty(q) or specialty  # "what about radiology?" changes the specialty for this turn
-    audience = detected or audience
     retriever = get_retriever(settings or get_settings())
+    # "what about radiology?" changes the specialty for this turn; so does a field of a guide the user added ("IM")
+    named = names_field(standalone, library_fields(retriever))
+    specialty = detect_specialty(q) or named or specialty
+    standalone = spelled_out(standalone, named)
+    audience = detected or audience
     hits = retriever.search(standalone, k=k, audience=audience, specialty=specialty)
     ok, gate = in_scope(standalone, hits, library_vocab(retriever), library_words(retriever))
     asked = applicant_numbers(standalone)
