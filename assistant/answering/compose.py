@@ -324,8 +324,10 @@ def _fragment(u: Unit) -> bool:
 
 def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq_at: int | None) -> Unit:
     """The answer's first line: an FAQ's own first statement; else the best statement of the top passage (a lead-in
-    only when the question asks for a list, and then the list's own lead-in); a Yes/No line instead when the
-    question asks one and that line scores close to the best."""
+    only when the question asks for a list, and then the list's own lead-in; never a bare name, :func:`_fragment`;
+    a line stating a number counts W_NUMBER more when the question asks for a quantity); a Yes/No line instead
+    when the question asks one and that line scores close to the best or is as close in meaning (a word
+    match on "mean" or "basically" can lift an unrelated line's score, not its cosine)."""
     def fit(u: Unit) -> bool:
         return not _dangling(sel, u) and not u.example and not _fragment(u)  # an example is said after the advice it illustrates
 
