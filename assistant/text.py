@@ -37,7 +37,8 @@ def normalize(text: str, keep_newlines: bool = False) -> str:
 _SENT_SPLIT = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9]|\[(?!\d{1,2}\]))")
 # a period after these ends no sentence ("Dr. X", "U.S. MD", "Combined vs. Categorical", "e.g. Step 2")
 _ABBREV_END = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|St|vs|etc|e\.g|i\.e)|\bU\.S)\.$")
-_LIST_MARKER = re.compile(r"^\s*(?:[-•–]|\d{1,2}[.)])\s+")
+#: A list item's marker at the start of a line ("- ", "• ", "– ", "1. ", "2) "): one definition for every stage.
+LIST_MARKER = re.compile(r"^\s*(?:[-•–]|\d{1,2}[.)])\s+")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -49,7 +50,7 @@ def split_sentences(text: str) -> list[str]:
     """
     out: list[str] = []
     for line in text.split("\n"):
-        line = _LIST_MARKER.sub("", line).strip()
+        line = LIST_MARKER.sub("", line).strip()
         if not line:
             continue
         parts: list[str] = []

@@ -22,7 +22,7 @@ from assistant.answering.scope import asked_part
 from assistant.answering.shapes import is_about_the_guide, is_label, is_quotation, speaks_first_person
 from assistant.retrieval import get_retriever
 from assistant.schemas import Hit
-from assistant.text import normalize, tokenize
+from assistant.text import LIST_MARKER, normalize, tokenize
 from assistant.tuning import (
     FAQ_BONUS,
     FAQ_POOL,
@@ -47,7 +47,6 @@ from assistant.tuning import (
 )
 
 _END = (".", "!", "?", ":", ";", "…", '"', "”", ")")
-_ITEM_MARK = re.compile(r"^\s*(?:[-•–]|\d{1,2}[.)])\s+")
 
 
 @dataclass
@@ -85,7 +84,7 @@ def passage_units(hit: Hit, hit_index: int) -> list[Unit]:
     units = [Unit(u["text"], hit_index, u["order"], u["item"], u["lead_in"], sims[k] if k < len(sims) else 0.0) for k, u in enumerate(hit.units)]
     # the passage line of each unit: short lines are not units, but one ending ":" ("- Track:") still
     # introduces the items after it
-    lines = [_ITEM_MARK.sub("", line).strip() for line in hit.text.split("\n")]
+    lines = [LIST_MARKER.sub("", line).strip() for line in hit.text.split("\n")]
     line_of, at = [], 0
     for u in units:
         j = next((j for j in range(at, len(lines)) if u.text in lines[j]), at)

@@ -309,9 +309,6 @@ def chunk_corpus(docs: list[Document]) -> list[Chunk]:
     return [c for d in docs for c in chunk_document(d)]
 
 
-_ITEM = re.compile(r"^(?:[-•–]|\d{1,2}[.)])\s+")
-
-
 def split_units(text: str, section: str) -> list[dict]:
     """The answerable units of a chunk: sentences and list items, in order.
 
@@ -320,7 +317,7 @@ def split_units(text: str, section: str) -> list[dict]:
     FAQ questions heading a chunk are not units (a question is not an answer).
     Used for sentence-level retrieval scores and for composing extractive answers.
     """
-    from assistant.text import split_sentences
+    from assistant.text import LIST_MARKER, split_sentences
 
     units: list[dict] = []
     lead_in = ""
@@ -339,7 +336,7 @@ def split_units(text: str, section: str) -> list[dict]:
         indent = len(line) - len(line.lstrip(" "))
         while parents and parents[-1][0] >= indent:
             parents.pop()
-        m = _ITEM.match(s)
+        m = LIST_MARKER.match(s)
         item = bool(m)
         context = parents[-1][1] if parents else lead_in
         for sent in split_sentences(s):
