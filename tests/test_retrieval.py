@@ -47,3 +47,35 @@ def test_bad_profile_and_k(built_home):
     with pytest.raises(InputError):
         Retriever(built_home).search("gap year", k=0)
     assert normalize_profile("US", "Diagnostic Radiology") == ("us-img", "radiology")
+
+
+_SECTION = """Explaining a Failed Shelf Exam
+Keep the explanation short and factual, then move to what changed after the shelf exam.
+- Name the exam and the attempt.
+- Say what you changed in how you study.
+- Show the later pass and the rotations that followed it.
+"""
+
+
+def test_a_passage_mostly_inside_a_better_ranked_one_is_not_returned_again(tmp_path, built_home):
+    """Two guides of one publisher share a section; the second adds a sentence to it. The applicant gets it once."""
+    import shutil
+
+    from assistant.config import get_settings
+    from assistant.ingestion.pipeline import ingest
+
+    folder = tmp_path / "guides"
+    folder.mkdir()
+    (folder / "non-us-img-family-medicine-guide.txt").write_text(
+        "Guide for Non-US IMGs Applying to Family Medicine\n\n" + _SECTION, encoding="utf-8")
+    (folder / "non-us-img-pediatrics-guide.txt").write_text(
+        "Guide for Non-US IMGs Applying to Pediatrics\n\n" + _SECTION.replace(
+            "rotations that followed it.", "rotations that followed it.\n- Ask a pediatric attending to mention it in a letter."), encoding="utf-8")
+    settings = get_settings(home=tmp_path / "home")
+    settings.cache_dir.mkdir(parents=True)
+    shutil.copy(built_home.cache_dir / "embcache.sqlite", settings.cache_dir / "embcache.sqlite")
+    ingest([folder], settings=settings)
+    hits = Retriever(settings).search("how do i explain a failed shelf exam", k=5)
+    shelf = [h for h in hits if "Name the exam and the attempt" in h.text]
+    assert len(shelf) == 1, [(h.source, h.text[:60]) for h in hits]
+    assert len({h.chunk_id for h in hits}) == len(hits)

@@ -26,7 +26,7 @@ from assistant.errors import IndexMissingError, InputError
 from assistant.retrieval.profile import normalize_profile, profile_allows, profile_weight, validate_question
 from assistant.store import REBUILD_HINT, IndexState, check_generation_files, chroma_client, load_chunk_table
 from assistant.schemas import Hit, PassageRow, TextEmbedder
-from assistant.tuning import CANDIDATES, RRF_K, W_DENSE, W_LEXICAL, W_UNIT
+from assistant.tuning import CANDIDATES, NEAR_DUPLICATE, RRF_K, W_DENSE, W_LEXICAL, W_UNIT
 
 class Retriever:
     """Hybrid search over the live index generation of one data directory."""
@@ -189,11 +189,16 @@ class Retriever:
         # the same passage copied into several guides is returned once (its best-scoring copy)
         ranked: list[tuple[int, float]] = []
         seen_text: set[str] = set()
+        kept_words: list[set[str]] = []
         for i, sc in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])):
             key = " ".join(rows[i]["text"].split())
             if key in seen_text:
                 continue
+            words = set(key.lower().split())
+            if any(len(words & w) >= NEAR_DUPLICATE * min(len(words), len(w)) for w in kept_words):
+                continue  # mostly inside a passage already ranked (one guide's section merged differently in another)
             seen_text.add(key)
+            kept_words.append(words)
             ranked.append((i, sc))
             if len(ranked) == k:
                 break
