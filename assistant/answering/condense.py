@@ -36,6 +36,12 @@ def detect_specialty(text: str) -> str | None:
     return None
 
 
+def _initials(field: str) -> str:
+    """A field of two words or more as its capitals ("internal-medicine" -> "IM"); "" for a one-word field."""
+    parts = [p for p in field.split("-") if p]
+    return "".join(p[0] for p in parts).upper() if len(parts) >= 2 else ""
+
+
 def names_field(question: str, fields) -> str | None:
     """The one of ``fields`` (specialty ids: "internal-medicine") the question names, in words ("internal
     medicine") or by its initials typed in capitals ("IM"), or None; the longest when several."""
@@ -44,9 +50,8 @@ def names_field(question: str, fields) -> str | None:
     for f in fields:
         if not f or f == "any":
             continue
-        parts = f.split("-")
-        initials = "".join(p[0] for p in parts if p).upper()
-        if f" {' '.join(parts)} " in f" {text} " or (len(parts) >= 2 and re.search(rf"\b{initials}\b", question)):
+        initials = _initials(f)
+        if f" {f.replace('-', ' ')} " in f" {text} " or (initials and re.search(rf"\b{initials}\b", question)):
             named.append(f)
     return max(named, key=len) if named else None
 
@@ -54,11 +59,8 @@ def names_field(question: str, fields) -> str | None:
 def spelled_out(question: str, field: str | None) -> str:
     """``question`` with the field's initials in words ("... ok for IM" -> "... ok for internal medicine"): the
     guides write the name out, so retrieval (BM25 and the vectors) finds it only spelled out."""
-    parts = (field or "").split("-")
-    if len(parts) < 2:
-        return question
-    initials = "".join(p[0] for p in parts if p).upper()
-    return re.sub(rf"\b{initials}\b", " ".join(parts), question)
+    initials = _initials(field or "")
+    return re.sub(rf"\b{initials}\b", field.replace("-", " "), question) if initials else question
 
 
 def named_field(question: str, hits: list) -> str | None:
