@@ -321,10 +321,10 @@ def _fragment(u: Unit) -> bool:
     return not u.lead_in and len(u.text.split()) < LEAD_MIN_WORDS and not u.text.rstrip().endswith((".", "!", "?", ":", "…"))
 
 
-def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq_at: int | None) -> Unit:
+def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "_Selection", faq_at: int | None, asking: str) -> Unit:
     """The answer's first line: an FAQ's own first statement; else the best statement of the top passage (a lead-in
     only when the question asks for a list, and then the list's own lead-in; never a bare name, :func:`_fragment`;
-    a line stating a number counts W_NUMBER more when the question asks for a quantity); a Yes/No line instead
+    a line stating a number counts W_NUMBER more when ``asking``, the question's asked part, wants a quantity); a Yes/No line instead
     when the question asks one and that line scores close to the best or is as close in meaning (a word
     match on "mean" or "basically" can lift an unrelated line's score, not its cosine)."""
     def fit(u: Unit) -> bool:
@@ -338,7 +338,7 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
     opening = sorted((u for u in per[faq_at] if fit(u)), key=lambda u: u.order) if faq_at is not None else []
     if opening:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
         return next((u for u in opening if not intro(u)), opening[0])
-    number = W_NUMBER if _ASKS_NUMBER.search(asked_part(question)) else 0.0
+    number = W_NUMBER if _ASKS_NUMBER.search(asking) else 0.0
     best = max(first, key=lambda u: u.score + number * bool(_NUMBER.search(u.text)))
     if intro(best):
         said = [u for u in first if not intro(u)]
@@ -405,8 +405,9 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
         u.prefix = phrase
     # the band leads when the question is about the number ("is 238 enough?") or the top passage states it;
     # asked something else ("236: how many backup programs?"), the answer leads and the band follows
-    band_leads = bool(matched) and (matched[0][0].hit_index == 0 or bool(_ASKS_STANDING.search(asked_part(question))))
-    lead = matched[0][0] if band_leads else _choose_lead(question, per, units, sel, faq_at)
+    asking = asked_part(question)
+    band_leads = bool(matched) and (matched[0][0].hit_index == 0 or bool(_ASKS_STANDING.search(asking)))
+    lead = matched[0][0] if band_leads else _choose_lead(question, per, units, sel, faq_at, asking)
     sel.take(lead)
     for u, _ in matched[(1 if band_leads else 0) : 1 + MAX_NUMBER_POINTS]:  # guides that disagree: each band that holds the number is said
         if _key(u.text) not in sel.seen:
