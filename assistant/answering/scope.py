@@ -129,10 +129,7 @@ def unknown_terms(asking: str, vocab: set[str], words: set[str] | None = None) -
         return []
     compact = {t.replace("-", "") for t in vocab}  # "h1b" is the library's "h-1b"
     acronyms = {a.lower() for a in re.findall(r"\b[A-Z]{2}\b", asking)}  # "IR", "EM": two letters, but a name
-    typed = {}  # stem -> the words typed for it: a typo is judged on the word, not on its stem
-    for w in re.findall(r"[a-z]+", asking.lower()):
-        for stem in tokenize(w)[:1]:
-            typed.setdefault(stem, []).append(w)
+    typed = typed_words(asking)
     out = []
     for t in focus_terms(asking):
         if t in vocab or t.replace("-", "") in compact or t.isdigit() or (len(t) < 3 and t not in acronyms):
@@ -141,6 +138,25 @@ def unknown_terms(asking: str, vocab: set[str], words: set[str] | None = None) -
             continue
         out.append(t)
     return out
+
+
+def typed_words(text: str) -> dict[str, list[str]]:
+    """stem -> the words typed for it ("push" -> ["pushing"]): a word is judged as typed, not by its stem."""
+    typed: dict[str, list[str]] = {}
+    for w in re.findall(r"[a-z]+", text.lower()):
+        for stem in tokenize(w)[:1]:
+            typed.setdefault(stem, []).append(w)
+    return typed
+
+
+def names_things(stem: str, typed: dict[str, list[str]]) -> bool:
+    """Can the word typed for ``stem`` name a thing: a noun ("salary", "vaccines"), or a word no English
+    lexicon knows ("pgy1", "houston", "ecfmg")? An unknown verb or adjective ("pushing", "worse") is how
+    the question is put, not what it asks about. The lexicon is lemminflect's (a library with its own
+    English word lists, so no word list is kept here)."""
+    from lemminflect import getAllLemmas
+
+    return any(not (kinds := getAllLemmas(w)) or "NOUN" in kinds or "PROPN" in kinds for w in typed.get(stem, [stem]))
 
 
 def _typo_of_known(word: str, words: set[str]) -> bool:
@@ -230,8 +246,9 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None, word
     2. Closeness: the best sentence of the top passages is close in meaning to the
        question, discounted by the share of the question's distinctive words that no
        guide uses at all: ``unit_sim - OOV_WEIGHT * oov_share >= MIN_CLOSENESS``.
-    3. Unknown words: the asking part is mostly words no guide uses (:func:`unknown_terms`:
-       at least two, and UNKNOWN_SHARE of its distinctive words) and no sentence is at least
+    3. Unknown things: the asking part is mostly words no guide uses (:func:`unknown_terms`)
+       that name things (:func:`names_things`: "salary", "pgy1", not "pushing" or "worse"), at
+       least two and UNKNOWN_SHARE of its distinctive words, and no sentence is at least
        KNOWN_TERMS_CLOSENESS close.
     4. Another field (:func:`names_another_field`), a named program (:func:`names_a_program`) or a request to write the statement
        (:func:`asks_to_write`): out of scope, answered by
@@ -257,7 +274,11 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None, word
     field = names_another_field(question, unknown)
     program = not field and names_a_program(question, unknown)
     writing = asks_to_write(question)
-    strange = len(unknown) >= 2 and len(unknown) >= UNKNOWN_SHARE * max(1, len(focus_terms(asking))) and unit < KNOWN_TERMS_CLOSENESS
+    strange = False
+    if len(unknown) >= 2 and unit < KNOWN_TERMS_CLOSENESS:  # (the lexicon loads only when it can decide)
+        typed = typed_words(asking)
+        things = [t for t in unknown if names_things(t, typed)]  # what is asked about, not how it is put
+        strange = len(things) >= 2 and len(things) >= UNKNOWN_SHARE * max(1, len(focus_terms(asking)))
     ok = not outside and closeness >= MIN_CLOSENESS and not strange and not field and not program and not writing
     return ok, {"closeness": round(closeness, 4), "unit_sim": round(unit, 4), "oov": oov, "outside_topics": outside,
                 "unknown_terms": unknown, "other_field": field, "program_specific": program, "asks_to_write": writing}
