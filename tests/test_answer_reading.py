@@ -116,6 +116,39 @@ def test_a_score_given_with_another_question_gets_its_band_after_the_answer(im_h
 
 
 @pytest.mark.parametrize("question", [
+    "what should i put in my IM personal statment if i had a gap",
+    "how do internal medicine programs view a visa need",
+])
+def test_a_named_fields_guide_that_does_not_speak_to_the_question_is_said_so(im_home, question):
+    # the test's internal medicine guide says nothing on statements, gaps or visas: its lines would read as an answer
+    ans = _ask(im_home, question)
+    assert not ans.abstained, ans.answer
+    assert ans.answer.startswith("The internal medicine guide doesn't cover this. Here is what the other guides say"), ans.answer
+    assert ans.citations and "non-us-img-internal-medicine-guide" not in {c.source for c in ans.citations}, ans.answer
+    assert not {k: v for k, v in defects(ans).items() if v}, ans.answer
+
+
+def test_a_named_fields_guide_that_speaks_to_the_question_answers_it(im_home):
+    ans = _ask(im_home, "what do internal medicine program directors value after a shelf failure?")
+    assert "doesn't cover this" not in ans.answer, ans.answer
+    assert "non-us-img-internal-medicine-guide" in {c.source for c in ans.citations}, ans.answer
+
+
+def test_field_covers_reads_the_fields_own_passages():
+    from assistant.answering.scope import field_covers
+    from assistant.schemas import Hit
+
+    def hit(specialty, text):
+        return Hit(chunk_id=text[:8], source=specialty, title="t", section="Some Section", text=text, score=1.0, specialty=specialty)
+
+    im = hit("internal-medicine", "Internal medicine programs value a later pass after a shelf failure.")
+    rad = hit("radiology", "Explain a gap in your personal statement in two sentences.")
+    assert not field_covers("how do i explain a gap in my internal medicine personal statement", [im, rad], "internal-medicine")
+    assert field_covers("what do internal medicine programs value after a shelf failure", [im, rad], "internal-medicine")
+    assert field_covers("internal medicine salary and bonus", [im, rad], "internal-medicine")  # no guide speaks to it: the scope gate's call
+
+
+@pytest.mark.parametrize("question", [
     "i got 251 on step 2 ck. internal medicine non us img, should i apply to university programs",
     "what step 2 ck do i need for internal medicine as non us img, i have 226",
 ])

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answering.condense import field_of, named_field
-from assistant.answering.scope import asked_part
+from assistant.answering.scope import asked_part, field_covers
 from assistant.answering.shapes import is_about_the_guide, is_label, is_quotation, speaks_first_person
 from assistant.retrieval import get_retriever
 from assistant.schemas import Hit
@@ -382,6 +382,14 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
         per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
     field = field_of(question, pool)
     matched = _number_matches(numbers, per, hits, field)
+    header = ""
+    if named and not (numbers is not None and numbers.any()) and not field_covers(question, hits, named):
+        # the named field's guide does not speak to this: say so, then what the other guides say (for their fields);
+        # not when the applicant gives a number: the field's bands are its answer (another field's band is none)
+        header = not_covered_by(named, hits)
+        keep = [i for i, h in enumerate(hits) if h.specialty != named][:POOL]
+        pool = hits[: keep[-1] + 1] if keep else []
+        per = [readable(passage_units(h, i), question) if i in keep else [] for i, h in enumerate(pool)]
     if numbers is not None and numbers.any() and not matched:
         # the applicant's own number is a strong signal: a passage further down whose band holds it is quoted too
         # (``per`` stays indexed by the passage's rank, so its [n] still points at it)
@@ -420,7 +428,16 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
             sel.seen.add(_key(best.text))  # a lead-in with nothing to bring, or one example too many
             continue
         sel.take(best)
-    return render(lead, sel.chosen)
+    text, used = render(lead, sel.chosen)
+    return (f"{header}\n{text}" if header else text), used
+
+
+def not_covered_by(field: str, hits: list[Hit]) -> str:
+    """The line that opens an answer the named field's guide cannot give (:func:`~assistant.answering.scope.field_covers`)."""
+    guides = {h.source for h in hits if h.specialty == field}
+    name = field.replace("-", " ")
+    what = f"The {name} guides don't" if len(guides) > 1 else f"The {name} guide doesn't"
+    return f"{what} cover this. Here is what the other guides say, for their own specialties."
 
 
 # ---------------------------------------------------------------- rendering

@@ -284,6 +284,27 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None, word
                 "unknown_terms": unknown, "other_field": field, "program_specific": program, "asks_to_write": writing}
 
 
+def field_covers(question: str, hits: list[Hit], field: str) -> bool:
+    """Do the retrieved passages of ``field`` (the specialty the question names, "internal-medicine") speak to it?
+
+    False only when none of that field's passages uses any of the question's distinctive words
+    (:func:`focus_terms`, the field's own name left out) while another field's passage does: "what
+    should i put in my IM personal statement if i had a gap" asked of an internal medicine guide with
+    no word on statements or gaps. At least two such words decide. Then the field's passages, though
+    ranked first for naming the field, do not answer it, and quoting them would read as if they did.
+    """
+    name = set(tokenize(field.replace("-", " ")))
+    terms = set(focus_terms(asked_part(question) if len(question.split()) >= STORY_WORDS else question)) - name
+    if len(terms) < 2:  # one word alone is too often the guide's synonym ("ck" where it says "score bands")
+        return True
+
+    def uses(h: Hit) -> bool:
+        return bool(terms & set(tokenize(f"{h.section} {h.text}")))
+
+    own = [h for h in hits if h.specialty in (field, "any")]
+    return any(uses(h) for h in own) or not any(uses(h) for h in hits if h not in own)
+
+
 NO_PROGRAMS = "The guides don't have information on individual programs."
 WRITE_POINTER = ("I can't write your personal statement for you: the guides advise on it, and the words should be yours. "
                  "The Draft tab (or `advisor draft`) writes the paragraph that explains a red flag from your own facts, "
