@@ -134,6 +134,17 @@ def test_a_named_fields_guide_that_speaks_to_the_question_answers_it(im_home):
     assert "non-us-img-internal-medicine-guide" in {c.source for c in ans.citations}, ans.answer
 
 
+@pytest.mark.parametrize("question", [
+    "how do i explain failing my internal medicine shelf exam",
+    "how do i explain failing my internal medicine shelf exam to programs",
+])
+def test_the_named_fields_own_name_does_not_pick_the_lead(im_home, question):
+    # every line of the internal medicine guide says "internal medicine": the words asked about decide
+    first = _ask(im_home, question).answer.splitlines()[0]
+    assert "preliminary internal medicine year" not in first, first
+    assert "explanation" in first or "failure" in first, first
+
+
 def test_field_covers_reads_the_fields_own_passages():
     from assistant.answering.scope import field_covers
     from assistant.schemas import Hit

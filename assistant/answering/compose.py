@@ -178,9 +178,13 @@ def _idf(retriever) -> dict[str, float]:
     return retriever.memo("idf", build)
 
 
-def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_at: int | None) -> None:
-    """Meaning (cosine) + the question's distinctive words in the unit and its lead-ins + small priors."""
-    q = set(tokenize(question))
+def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_at: int | None, field: str | None = None) -> None:
+    """Meaning (cosine) + the question's distinctive words in the unit and its lead-ins + small priors.
+
+    ``field``: the specialty the question names, when the units are that field's passages. Its name
+    ("internal medicine") chose those passages and so says nothing about which of their lines answers.
+    """
+    q = set(tokenize(question)) - (set(tokenize(field.replace("-", " "))) if field else set())
     default = max(idf.values()) if idf else 1.0
     q_weight = sum(idf.get(t, default) for t in q) or 1.0
     for u in units:
@@ -407,7 +411,7 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
         if u.example:
             u.prefix = "The guide's example"
     faq_at = next((i for i, h in enumerate(pool[:FAQ_POOL]) if per[i] and _faq_match(question, h)), None)
-    _score_units(question, units, idf, faq_at)
+    _score_units(question, units, idf, faq_at, None if header else named)
     sel = _Selection(per)
     for u, phrase in matched:
         u.prefix = phrase
