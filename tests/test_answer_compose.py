@@ -174,3 +174,35 @@ def test_answers_stay_short_and_quote_several_passages_in_part(built_home, q):
     quoted = sum(len(c.text.split()) for c in ans.citations)
     assert _words(ans.answer) < quoted, "points are picked from the passages, not whole passages pasted"
     assert all(re.search(r"\[\d+\]$", l.strip()) for l in lines), "every line is cited"
+
+
+def _written(settings, text: str, sims: dict[str, float]):
+    """A passage of the test's own text (units cut by the chunker), each unit's closeness to the question set by hand."""
+    import dataclasses
+
+    from assistant.ingestion.chunking import split_units
+
+    [hit] = _passages(settings, "how do i research genetics programs", ["FREIDA"])
+    units = split_units(text, "Researching Programs")
+    return dataclasses.replace(hit, text=text, section="Researching Programs", units=units,
+                               unit_sims=[sims.get(u["text"], 0.3) for u in units])
+
+
+def test_a_question_the_guide_asks_the_reader_never_leads(built_home):
+    text = ("Career goals\n- Physician-scientist?\n- Clinician-educator?\n"
+            "Look for programs with protected research time and NIH-funded genetics labs.")
+    hit = _written(built_home, text, {"Physician-scientist?": 0.9, "Look for programs with protected research time and NIH-funded genetics labs.": 0.5})
+    answer = _compose(built_home, "i want to be a physician scientist, what should i look for on the research side of a program", [hit])
+    first = answer.splitlines()[0]
+    assert not re.sub(r"\s*\[\d+\]$", "", first).endswith("?"), answer
+    assert "protected research time" in first, answer
+
+
+def test_a_label_does_not_open_the_list_it_names(built_home):
+    text = ("Use a combination of these to build your list:\nAMA FREIDA Online\n"
+            "- Search by specialty: Medical Genetics and Genomics, and the combined programs.\n"
+            "- Filter by program size and region to keep the list current.")
+    hit = _written(built_home, text, {"Search by specialty: Medical Genetics and Genomics, and the combined programs.": 0.8})
+    answer = _compose(built_home, "where can i find a full list of genetics residencies", [hit])
+    first = answer.splitlines()[0]
+    assert first.startswith("AMA FREIDA Online: search by specialty"), answer  # the label names the item it introduces

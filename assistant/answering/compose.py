@@ -331,8 +331,8 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
     a line stating a number counts W_NUMBER more when ``asking``, the question's asked part, wants a quantity); a Yes/No line instead
     when the question asks one and that line scores close to the best or is as close in meaning (a word
     match on "mean" or "basically" can lift an unrelated line's score, not its cosine)."""
-    def fit(u: Unit) -> bool:
-        return not _dangling(sel, u) and not u.example and not _fragment(u)  # an example is said after the advice it illustrates
+    def fit(u: Unit) -> bool:  # an example is said after the advice it illustrates; a question ("Career goals: physician-scientist?") answers nothing
+        return not _dangling(sel, u) and not u.example and not _fragment(u) and not u.text.rstrip().endswith("?")
 
     first = [u for us in per[:LEAD_POOL] for u in us if fit(u)] or [u for u in units if fit(u)] or units
 
@@ -350,8 +350,8 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
             best = max(said, key=lambda u: u.score)
     if best.is_item and best.lead_in and _ASKS_LIST.search(question):
         opener = next((u for u in per[best.hit_index] if not u.is_item and u.text == best.lead_in), None)
-        if opener is not None and not _dangling(sel, opener):
-            return opener  # "the four steps": the line that introduces the list, then the list
+        if opener is not None and not _dangling(sel, opener) and opener.text.rstrip().endswith(":"):
+            return opener  # "the four steps": the line that introduces the list, then the list (not a label: "AMA FREIDA Online")
     if _YES_NO.search(question):
         yes_no = [u for u in units if _YES_NO_ANSWER.match(u.text) and not u.example and not _dangling(sel, u)]
         if yes_no:
