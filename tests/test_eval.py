@@ -172,3 +172,16 @@ def test_advisor_eval_json_reports_both_halves(built_home, tmp_path):
     assert latest["metrics"]["halves"] == m["halves"]
     md = (built_home.reports_dir / "report.md").read_text(encoding="utf-8")
     assert "| metric | overall | tuning | held-out |" in md
+
+
+def test_advisor_eval_reports_how_far_a_one_line_first_sentence_could_go(built_home, tmp_path):
+    # t2's fact sits in one guide line; t4's two facts sit in lines of different guides: no first sentence holds both
+    f = tmp_path / "ceiling.jsonl"
+    step = {"question": "Which Step 2 CK range is strongly competitive for medical genetics?", "audience": "non-us-img", "evidence": ["≥245: Strongly competitive for many programs"], "source": "non-us-img-medical-genetics-step-scores", "answerable": True}
+    rows = [{"id": "t2", **step, "facts": ["245"]}, {"id": "t4", **step, "facts": ["245", "Submit ERAS as soon as it opens"]}]
+    f.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    proc = run_cli(["eval", "--dataset", str(f), "--no-baseline", "--json"], env_home=built_home.home)
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(proc.stdout)
+    assert m["first_sentence_ceiling"] == 0.5, m
+    assert m["halves"]["tuning"]["first_sentence_ceiling"] == 0.5 and m["halves"]["heldout"]["first_sentence_ceiling"] is None

@@ -305,3 +305,16 @@ def test_detectors_run_over_real_answers(built_home):
         assert is_clean(ans) == (not any(found.values()))
         assert answer_words(ans.answer) > 0
         assert isinstance(first_sentence_holds(ans.answer, c.facts), bool)
+
+
+def test_one_line_holds_needs_every_fact_in_one_line():
+    from assistant.evaluation.readability import library_lines, one_line_holds
+
+    rows = [{"units": [{"text": "Aim for at least one letter from:", "lead_in": ""},
+                       {"text": "A clinical geneticist who supervised you directly.", "lead_in": "Aim for at least one letter from:"}]},
+            {"units": [{"text": "Submit ERAS as soon as it opens.", "lead_in": ""}]}]
+    lines = library_lines(rows)
+    assert one_line_holds(["at least one", "clinical geneticist"], lines)  # an item with its lead-in is one line
+    assert one_line_holds(["“Submit ERAS”"], lines)  # quotes and case folded as in first_sentence_holds
+    assert not one_line_holds(["clinical geneticist", "as soon as it opens"], lines)  # two lines
+    assert not one_line_holds([], lines)

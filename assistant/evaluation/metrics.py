@@ -73,6 +73,7 @@ DEFINITIONS = {
     "latency_answer_p50_ms": "Median time of one full extractive answer (warm).",
     "clean_answers": "Share of answered answerable questions whose answer shows none of the reader-facing defects (assistant/evaluation/readability.py: a lead-in without items, a bare label, an example shown as a point, a sentence about the guide, a glued label).",
     "first_sentence_facts": "Share of answered answerable questions whose first sentence holds every expected key fact.",
+    "first_sentence_ceiling": "Share of answerable questions (with facts) for which some single line of the library (a sentence or list item, with its lead-in) holds every expected key fact: the most first_sentence_facts can reach with one quoted line.",
     "words_median": "Median displayed words of an answer (citation markers and the source list not counted).",
     "words_max": "Longest answer in displayed words.",
     "band_named": "Of the questions that give a Step 2 CK score (and whose evidence states a band), the share whose answer names a band holding that score.",

@@ -95,6 +95,8 @@ __all__ = [
     "defects",
     "is_clean",
     "first_sentence_holds",
+    "library_lines",
+    "one_line_holds",
     "answer_words",
     "names_band",
 ]
@@ -323,6 +325,27 @@ def first_sentence_holds(answer_text: Union[str, "Answer"], facts) -> bool:
         return False
     first = _fold(sentences[0])
     return all(_fold(f) in first for f in facts)
+
+
+def one_line_holds(facts, lines: list[str]) -> bool:
+    """Does any of ``lines`` (a library's sentences and list items, each also with its lead-in) hold every fact?
+
+    The most :func:`first_sentence_holds` can reach for a question when the first sentence is one
+    quoted guide line: a question whose facts no single line holds cannot have them all in its first sentence.
+    """
+    folded = [f for f in (_fold(x) for x in facts or []) if f]
+    return bool(folded) and any(all(f in line for f in folded) for line in lines)
+
+
+def library_lines(rows: list[dict]) -> list[str]:
+    """Every sentence and list item of the index's passages (``rows``), folded, alone and after its lead-in."""
+    out = []
+    for r in rows:
+        for u in r.get("units", []):
+            out.append(_fold(u["text"]))
+            if u.get("lead_in"):
+                out.append(_fold(f"{u['lead_in']} {u['text']}"))
+    return out
 
 
 def answer_words(text: Union[str, "Answer"]) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.config import PROJECT_DIR, Settings, get_settings
 from assistant.evaluation.baseline import BaselineRetriever
-from assistant.evaluation.dataset import GOLD, Case, load_dataset
+from assistant.evaluation.dataset import GOLD, Case, half, load_dataset
 from assistant.evaluation.metrics import DEFINITIONS, K, answer_tallies, audit_metrics, draft_metrics, half_metrics, judge_faithfulness, percentile, retrieval_metrics, tally_metrics
 from assistant.evaluation.report import write_report
 
@@ -142,6 +142,22 @@ def _failing(cases: list[Case], ret_cases: dict, ans_cases: dict) -> list[dict]:
     return failing
 
 
+def _first_sentence_ceiling(cases: list[Case], settings: Settings) -> dict[str, bool]:
+    """Per answerable question with facts: does one line of the live library hold all its facts (:func:`one_line_holds`)?"""
+    from assistant.evaluation.readability import library_lines, one_line_holds
+    from assistant.retrieval import get_retriever
+
+    retriever = get_retriever(settings)
+    retriever.ensure_loaded()
+    lines = library_lines(retriever.rows)
+    return {c.id: one_line_holds(c.facts, lines) for c in cases if c.answerable and c.facts}
+
+
+def _share(flags) -> float | None:
+    flags = list(flags)
+    return sum(flags) / len(flags) if flags else None
+
+
 def _rounded(metrics: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
@@ -184,6 +200,10 @@ def run(dataset: Path | None = None, settings: Settings | None = None, progress:
     metrics.update(am)
     metrics.update(_latencies(t_retrieve, t_answer))
     halves = half_metrics(cases, ret_cases, tallies)  # the same per-question results, split by id
+    ceiling = _first_sentence_ceiling(cases, settings)
+    metrics["first_sentence_ceiling"] = _share(ceiling.values())
+    for h, hm in halves.items():
+        hm["first_sentence_ceiling"] = _share(v for cid, v in ceiling.items() if half(cid) == h)
     base_m, base_cases = _baseline(cases, settings, tick) if baseline else ({}, {})
     failing = _failing(cases, ret_cases, ans_cases)
     failing.extend(f for f in dcases if f.get("problems"))
