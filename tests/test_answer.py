@@ -165,3 +165,16 @@ def test_the_applicants_own_number_said_back_is_supported_and_an_invented_one_is
     assert support(said_back, [passage], own_numbers={"238"}).score > 0.5
     assert not support(said_back, [passage]).numbers_ok  # 238 was not the applicant's: an invented figure
     assert support(said_back, [passage]).score == 0.0
+
+
+def test_a_lead_in_joined_to_one_of_its_items_is_judged_on_the_item(built_home):
+    from assistant.answering import SUPPORT_THRESHOLD, support
+    from assistant.store import get_embedder
+
+    engine = get_embedder(built_home.cache_dir).engine
+    embed = lambda texts: engine.encode(list(texts))  # noqa: E731
+    passage = ("Before you apply, take stock of your record.\nCreate a private document listing:\n"
+               "- Every exam attempt and score\n- Gaps > 3 months\n- Any professionalism warning")
+    assert support("Create a private document listing: gaps > 3 months. [1]", [passage], embed).score >= SUPPORT_THRESHOLD
+    # the lead-in's own words do not carry an item the passage never lists
+    assert support("Create a private document listing: your salary expectations. [1]", [passage], embed).score < SUPPORT_THRESHOLD

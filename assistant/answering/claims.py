@@ -65,10 +65,23 @@ def support(sentence: str, passages: list[str], embed=None, own_numbers: frozens
         cos = (vecs[1:] @ vecs[0]).tolist()
         scores = [0.6 * lx + 0.4 * max(0.0, c) for lx, c in zip(lex, cos)]
     i = max(range(len(units)), key=lambda j: scores[j])
+    score, best = scores[i], units[i]
+    head, colon, tail = sent.partition(": ")
+    if colon and tail.strip() and _fold(head) in {_fold(u) for u in units if u.rstrip().endswith(":")}:
+        # "Create a private document listing: gaps > 3 months": a passage's lead-in joined to what follows it (the
+        # composer's join of a lead-in and one of its items: two passage sentences, so no one sentence holds it all).
+        # The lead-in is the passage's own words; what follows is the claim, judged alone ("...: salary advice" is not
+        # supported by the lead-in's words)
+        item = support(tail, passages, embed, own_numbers)
+        score, best = item.score, item.best
     nums = numbers_in(sent) - {str(n) for n in citations_in(sentence)}
     passage_nums = set().union(*(numbers_in(p) for p in passages)) if passages else set()
     numbers_ok = nums <= passage_nums | set(own_numbers)
-    return Support(score=scores[i] if numbers_ok else 0.0, best=units[i], numbers_ok=numbers_ok)
+    return Support(score=score if numbers_ok else 0.0, best=best, numbers_ok=numbers_ok)
+
+
+def _fold(text: str) -> str:
+    return normalize(text).lower().strip().rstrip(":").strip()
 
 
 def is_supported(sentence: str, passages: list[str], embed=None, threshold: float = SUPPORT_THRESHOLD) -> bool:
