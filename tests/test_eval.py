@@ -185,3 +185,12 @@ def test_advisor_eval_reports_how_far_a_one_line_first_sentence_could_go(built_h
     m = json.loads(proc.stdout)
     assert m["first_sentence_ceiling"] == 0.5, m
     assert m["halves"]["tuning"]["first_sentence_ceiling"] == 0.5 and m["halves"]["heldout"]["first_sentence_ceiling"] is None
+
+
+def test_band_named_counts_only_questions_whose_evidence_states_a_band():
+    # "Step 2 CK" has a digit but is no band: a question whose evidence states none is not a band question
+    ans = Answer(answer="Yes, it is possible, though more challenging. [1]", citations=[Citation(1, "g", "T", "S", "Yes, it is possible, though more challenging.")])
+    banded = Case(id="b", question="i got 243 on step 2 ck, can i match?", source="g", evidence=["235–245: Realistic chance at many programs"], facts=[])
+    bandless = Case(id="n", question="i got 243 on step 2 ck, can i match?", source="g", evidence=["Achieving a clearly above-average Step 2 CK score"], facts=[])
+    m, _ = answer_metrics([banded, bandless], {"b": ans, "n": ans})
+    assert m["number_questions"] == 1 and m["band_named"] == 0.0

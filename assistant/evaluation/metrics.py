@@ -260,7 +260,7 @@ def _score_reading(c: Case, a: Answer, tally: _AnswerTally, d: dict) -> None:
     """What a reader sees in one answer: its defects, whether its first sentence holds the facts, its length,
     and, for a question that gives a Step 2 CK score, whether it names the band holding that score."""
     from assistant.answering import applicant_numbers
-    from assistant.evaluation.readability import answer_words, defects, first_sentence_holds, names_band
+    from assistant.evaluation.readability import answer_words, defects, first_sentence_holds, names_band, states_band
 
     found = {k: v for k, v in defects(a).items() if v}
     tally.clean.append(float(not found))
@@ -269,7 +269,7 @@ def _score_reading(c: Case, a: Answer, tally: _AnswerTally, d: dict) -> None:
     tally.first.append(float(first_sentence_holds(a, c.facts)))
     tally.words.append(answer_words(a))
     score = applicant_numbers(" ".join(list(c.history or []) + [c.question])).step2_score
-    if score is not None and any(ch.isdigit() for e in c.evidence for ch in e):
+    if score is not None and any(states_band(e) for e in c.evidence):  # (a digit alone was "Step 2 CK")
         tally.band.append(float(names_band(a, score)))
         d["band_named"] = bool(tally.band[-1])
     if found:

@@ -97,6 +97,7 @@ __all__ = [
     "first_sentence_holds",
     "library_lines",
     "one_line_holds",
+    "states_band",
     "answer_words",
     "names_band",
 ]
@@ -364,6 +365,12 @@ _BELOW = re.compile(rf"(?:(?<![<>=])<(?!=)|\bbelow|\bunder|\bless than|\blower t
 
 def _first(m: re.Match) -> float:
     return float(next(g for g in m.groups() if g is not None))
+
+
+def states_band(text: str) -> bool:
+    """Does ``text`` state any band :func:`names_band` reads ("235–245", "≥245", "below 220")? "Step 2 CK" is none."""
+    text = normalize(strip_citations(text or ""))
+    return any(p.search(text) for p in (_RANGE, _AT_LEAST, _ABOVE, _AT_MOST, _BELOW))
 
 
 def names_band(answer_text: Union[str, "Answer"], number: float) -> bool:
