@@ -206,3 +206,23 @@ def test_a_label_does_not_open_the_list_it_names(built_home):
     answer = _compose(built_home, "where can i find a full list of genetics residencies", [hit])
     first = answer.splitlines()[0]
     assert first.startswith("AMA FREIDA Online: search by specialty"), answer  # the label names the item it introduces
+
+
+def test_a_line_that_ends_a_lead_ins_sentence_after_its_list_stays_with_the_list(built_home):
+    text = ("If your score is low, taking a year to:\n- Strengthen research in a genetics lab\n- Gain US clinical exposure\n"
+            "…can significantly improve your competitiveness. Apply broadly to programs with genetics research, or\n"
+            "Programs value steady clinical work during that year.")
+    [unit] = [u for u in _units(_written(built_home, text, {}), 0) if u.text.startswith("…")]
+    assert unit.is_item and unit.lead_in == "If your score is low, taking a year to:"  # it closes the list's sentence
+    hit = _written(built_home, text, {"…can significantly improve your competitiveness.": 0.9, "Programs value steady clinical work during that year.": 0.6})
+    answer = _compose(built_home, "should i take a year off to improve my competitiveness", [hit])
+    assert "can significantly improve your competitiveness" in answer, answer
+    assert "taking a year to" in answer.lower(), answer  # never without the sentence it ends
+
+
+def test_an_item_that_ran_on_is_shown_without_its_dangling_conjunction():
+    from assistant.answering.compose import as_sentence
+
+    assert as_sentence("There are multiple exam failures, or") == "There are multiple exam failures."
+    assert as_sentence("The small size of medical genetics; and") == "The small size of medical genetics."
+    assert as_sentence("Research and") == "Research and."  # no comma: the words are the guide's, left alone

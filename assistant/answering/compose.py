@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from assistant.answering.condense import field_of, named_field
 from assistant.answering.scope import asked_part, field_covers
-from assistant.answering.shapes import is_about_the_guide, is_label, is_quotation, speaks_first_person
+from assistant.answering.shapes import continues_a_sentence, is_about_the_guide, is_label, is_quotation, speaks_first_person
 from assistant.retrieval import get_retriever
 from assistant.schemas import Hit
 from assistant.text import LIST_MARKER, normalize, tokenize
@@ -116,6 +116,10 @@ def passage_units(hit: Hit, hit_index: int) -> list[Unit]:
                 if not u.text.rstrip().endswith((",", ";")):
                     style = sentence if style is None else style
         prev = u.text
+    for k in range(1, len(units)):  # "taking a year to: - ... - ..." then "…can significantly improve ...": the lead-in's
+        u, before = units[k], units[k - 1]  # sentence ends after its list, so that line belongs with the list
+        if continues_a_sentence(u.text) and before.is_item and before.lead_in:
+            u.is_item, u.lead_in, u.context = True, before.lead_in, before.context
     if len(units) > 1 and units[-1].text.rstrip().endswith(":"):
         units.pop()
     return units
@@ -135,7 +139,8 @@ def wants_wording(question: str) -> bool:
 def readable(units: list[Unit], question: str) -> list[Unit]:
     """The units that read as advice on their own (see :mod:`assistant.answering.shapes`).
 
-    Dropped: sentences about the guide itself ("This guide focuses on ..."); bare labels
+    Dropped: sentences about the guide itself ("This guide focuses on ..."); a line that continues a sentence
+    cut before it ("…can significantly improve your competitiveness.") unless it closes a list; bare labels
     ("IMG Friendliness.") unless they introduce items (then they are shown with them);
     questions the guide asks itself (a list's items may be questions: those stay);
     the guides' example sentences (a quotation, the applicant's "I ..."), unless the
@@ -145,8 +150,8 @@ def readable(units: list[Unit], question: str) -> list[Unit]:
     introduces = {(u.hit_index, u.lead_in) for u in units if u.is_item and u.lead_in}
     out = []
     for u in units:
-        if is_about_the_guide(u.text):
-            continue
+        if is_about_the_guide(u.text) or (continues_a_sentence(u.text) and not u.is_item):
+            continue  # (a continuation that closes a list is one of its items: passage_units)
         quoted = is_quotation(u.text) or speaks_first_person(u.text)
         under_example = bool(u.lead_in) and bool(_EXAMPLE_LEAD.search(u.lead_in)) and (u.text.startswith(("“", '"')) or quoted)
         if quoted or under_example:
@@ -543,7 +548,8 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
 def as_sentence(text: str) -> str:
     """``text`` as a displayed sentence: capitalised, a trailing "," or ";" dropped, a full stop added."""
     t = text.strip()
-    if t.endswith((",", ";")):  # a list item that ran on into the next one ("Complete coverage at least once,")
+    t = re.sub(r"[,;]\s*(?:or|and)$", "", t)  # an item that ran on into the next one ("There are multiple exam failures, or")
+    if t.endswith((",", ";")):  # ("Complete coverage at least once,")
         t = t[:-1].rstrip()
     if t and t[-1] not in ".!?:…\"”)":
         t += "."

@@ -38,6 +38,13 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+def continues_a_sentence(text: str) -> bool:
+    """Does the line pick up a sentence cut before it ("…can significantly improve your competitiveness.", the
+    end of a lead-in whose list stood in between)? Alone it says nothing: its subject is elsewhere."""
+    t = normalize(text).lstrip()
+    return bool(re.match(r"(?:…|\.\.\.)\s*[a-z]", t))
+
+
 def is_label(text: str) -> bool:
     """Is this line (citations stripped) only a label, not a sentence? The shape rule of ``bare_label``."""
     t = text.strip()
