@@ -176,15 +176,15 @@ def test_answers_stay_short_and_quote_several_passages_in_part(built_home, q):
     assert all(re.search(r"\[\d+\]$", l.strip()) for l in lines), "every line is cited"
 
 
-def _written(settings, text: str, sims: dict[str, float]):
+def _written(settings, text: str, sims: dict[str, float], section: str = "Researching Programs"):
     """A passage of the test's own text (units cut by the chunker), each unit's closeness to the question set by hand."""
     import dataclasses
 
     from assistant.ingestion.chunking import split_units
 
     [hit] = _passages(settings, "how do i research genetics programs", ["FREIDA"])
-    units = split_units(text, "Researching Programs")
-    return dataclasses.replace(hit, text=text, section="Researching Programs", units=units,
+    units = split_units(text, section)
+    return dataclasses.replace(hit, text=text, section=section, units=units,
                                unit_sims=[sims.get(u["text"], 0.3) for u in units])
 
 
@@ -226,3 +226,11 @@ def test_an_item_that_ran_on_is_shown_without_its_dangling_conjunction():
     assert as_sentence("There are multiple exam failures, or") == "There are multiple exam failures."
     assert as_sentence("The small size of medical genetics; and") == "The small size of medical genetics."
     assert as_sentence("Research and") == "Research and."  # no comma: the words are the guide's, left alone
+
+
+def test_a_line_that_starts_with_the_word_no_is_not_a_no_answer(built_home):
+    # "No radiology exposure or letters from radiologists" is a concern in a list, not the guide answering "No."
+    q = "my personal statement is kind of generic and a few dates dont match. are those red flags for radiology?"
+    hits = _passages(built_home, q, ["No radiology exposure"])
+    first = _compose(built_home, q, hits).splitlines()[0]
+    assert "no radiology exposure" not in first.lower(), first

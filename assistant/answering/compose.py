@@ -285,7 +285,7 @@ _YES_NO = re.compile(r"(?:^|[.!?,;]\s+)(?:is|are|am|do|does|did|can|could|should
 _ASKS_LIST = re.compile(r"\b(?:steps|step(?!\s*[123]\b)|tiers?|stages?|parts?|structure|template|framework|list|types|kinds|categories|options|ways|components|elements)\b|\bwhat are (?:the|my)\b", re.I)
 #: A question about where the applicant's own number stands: the band that holds it is the answer.
 _ASKS_STANDING = re.compile(r"\b(?:chances?|odds|shot|competitive|competitiveness|enough|good|bad|ok|okay|fine|decent|low|high|realistic|possible|match|stand|where does|too (?:old|late))\b", re.I)
-_YES_NO_ANSWER = re.compile(r"^(?:yes|no)\b[,.!—–-]?", re.I)
+_YES_NO_ANSWER = re.compile(r"^(?:yes|no)\b\s*[,.!;:—–-]", re.I)  # "No, ...", "Yes." (not "No clear improvement ...")
 
 
 def _number_matches(numbers, per: list[list[Unit]], hits: list[Hit], field: str) -> list[tuple[Unit, str]]:
