@@ -228,6 +228,15 @@ def test_an_item_that_ran_on_is_shown_without_its_dangling_conjunction():
     assert as_sentence("Research and") == "Research and."  # no comma: the words are the guide's, left alone
 
 
+def test_a_yes_or_no_lead_says_which_question_of_the_guide_it_answers(built_home):
+    # the guide's "Yes" answers its FAQ's question, which may not be the applicant's ("is genetics off the table?")
+    faq = "Can I still match into medical genetics with a low Step 1 score?"
+    text = f"{faq}\nYes, it is realistic, but it requires a careful plan.\nStrong letters and genetics research help most."
+    hit = _written(built_home, text, {"Yes, it is realistic, but it requires a careful plan.": 0.8}, section=f"FAQ > {faq}")
+    first = _compose(built_home, "my step 1 is weak, is genetics basically off the table for me", [hit]).splitlines()[0]
+    assert first.startswith(f"The guide's answer to “{faq}”: “Yes, it is realistic"), first
+
+
 def test_a_line_that_starts_with_the_word_no_is_not_a_no_answer(built_home):
     # "No radiology exposure or letters from radiologists" is a concern in a list, not the guide answering "No."
     q = "my personal statement is kind of generic and a few dates dont match. are those red flags for radiology?"

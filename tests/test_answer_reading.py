@@ -327,7 +327,10 @@ def test_a_yes_no_line_as_close_in_meaning_leads_though_it_shares_few_words(buil
     # "basically" and "mean" match "basic methods" and "what your data might mean" word for word; the FAQ's
     # "Yes, it is realistic ..." is closer in meaning
     ans = _ask(built_home, "weak step 1 here. is medical genetics off the table for me now?")
-    assert ans.answer.startswith("Yes, it is realistic"), ans.answer
+    first = ans.answer.splitlines()[0]
+    # said with the FAQ question it answers: a bare "Yes" would read as "yes, it is off the table"
+    assert first.startswith("The guide's answer to “Is it realistic to match into medical genetics"), ans.answer
+    assert "“Yes, it is realistic" in first, ans.answer
 
 
 def test_a_how_many_question_is_led_by_a_line_with_a_number(built_home):

@@ -200,6 +200,12 @@ def _score_units(question: str, units: list[Unit], idf: dict[str, float], faq_at
         u.score = W_SIM * u.sim + W_LEX * overlap + W_RANK * (u.hit_index == 0) + W_ITEM * u.is_item + faq_bonus - short_pen
 
 
+def _faq_question(hit: Hit) -> str:
+    """The question an FAQ passage answers (its heading, when that ends in "?"), else ""."""
+    head = hit.section.split(" > ")[-1].strip()
+    return head if head.endswith("?") else ""
+
+
 def _faq_match(question: str, hit: Hit) -> bool:
     head = hit.section.split(" > ")[-1]
     if not head.endswith("?"):
@@ -425,6 +431,10 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     asking = asked_part(question)
     band_leads = bool(matched) and (matched[0][0].hit_index == 0 or bool(_ASKS_STANDING.search(asking)))
     lead = matched[0][0] if band_leads else _choose_lead(question, per, units, sel, faq_at, asking)
+    if not lead.prefix and _YES_NO_ANSWER.match(lead.text):
+        asked = _faq_question(pool[lead.hit_index])
+        if asked:  # a bare "Yes, ..." answers the guide's question, which may not be the applicant's ("off the table?")
+            lead.prefix = f"The guide's answer to “{asked}”"
     sel.take(lead)
     for u, _ in matched[(1 if band_leads else 0) : 1 + MAX_NUMBER_POINTS]:  # guides that disagree: each band that holds the number is said
         if _key(u.text) not in sel.seen:
