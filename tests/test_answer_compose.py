@@ -243,3 +243,11 @@ def test_a_line_that_starts_with_the_word_no_is_not_a_no_answer(built_home):
     hits = _passages(built_home, q, ["No radiology exposure"])
     first = _compose(built_home, q, hits).splitlines()[0]
     assert "no radiology exposure" not in first.lower(), first
+
+
+def test_an_item_joined_to_its_lead_in_keeps_a_names_capital(built_home):
+    text = ("Programs look hard at your exam history.\nUSMLE/COMLEX Issues:\n- Step 1 or Step 2 CK failure or multiple attempts\n"
+            "- Strong scores after a failure reassure them")
+    hit = _written(built_home, text, {"Programs look hard at your exam history.": 0.8, "Step 1 or Step 2 CK failure or multiple attempts": 0.7})
+    answer = _compose(built_home, "is a step 1 failure a red flag for programs", [hit])
+    assert "Step 1 or Step 2 CK failure" in answer and "step 1 or Step 2" not in answer, answer  # "Step 1" is a name

@@ -482,7 +482,7 @@ def _joined(u: Unit) -> str:
     word = re.match(r"[A-Za-z]+", u.text)
     second = u.text[len(word.group()) :].split()[:1] if word else []
     lower = word and (word.group() == "A" or (len(word.group()) > 1 and word.group()[1:].islower()))
-    lower = lower and not (second and second[0][:1].isupper())  # "Medical Genetics and Genomics" is a name
+    lower = lower and not (second and (second[0][:1].isupper() or second[0][:1].isdigit()))  # "Medical Genetics", "Step 1": names
     text = u.text[0].lower() + u.text[1:] if lower else u.text
     return f"{u.lead_in.rstrip(':')}: {text}"  # "Programs value: strong letters", "Use: NRMP data"
 
