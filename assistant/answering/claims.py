@@ -67,7 +67,7 @@ def support(sentence: str, passages: list[str], embed=None, own_numbers: frozens
     i = max(range(len(units)), key=lambda j: scores[j])
     score, best = scores[i], units[i]
     head, colon, tail = sent.partition(": ")
-    if colon and tail.strip() and _fold(head) in {_fold(u) for u in units if u.rstrip().endswith(":")}:
+    if colon and tail.strip() and _lead_in_key(head) in {_lead_in_key(u) for u in units if u.rstrip().endswith(":")}:
         # "Create a private document listing: gaps > 3 months": a passage's lead-in joined to what follows it (the
         # composer's join of a lead-in and one of its items: two passage sentences, so no one sentence holds it all).
         # The lead-in is the passage's own words; what follows is the claim, judged alone ("...: salary advice" is not
@@ -80,7 +80,8 @@ def support(sentence: str, passages: list[str], embed=None, own_numbers: frozens
     return Support(score=score if numbers_ok else 0.0, best=best, numbers_ok=numbers_ok)
 
 
-def _fold(text: str) -> str:
+def _lead_in_key(text: str) -> str:
+    """A lead-in compared as said in an answer and as written in a passage: case, dashes, quotes and its ":" aside."""
     return normalize(text).lower().strip().rstrip(":").strip()
 
 

@@ -207,8 +207,8 @@ def _faq_question(hit: Hit) -> str:
 
 
 def _faq_match(question: str, hit: Hit) -> bool:
-    head = hit.section.split(" > ")[-1]
-    if not head.endswith("?"):
+    head = _faq_question(hit)
+    if not head:
         return False
     a, b = set(tokenize(question)), set(tokenize(head))
     return bool(a) and len(a & b) / max(1, min(len(a), len(b))) >= 0.5
