@@ -371,3 +371,16 @@ def test_an_unknown_verb_or_adjective_is_how_a_question_is_put_not_what_it_asks(
     assert ok, gate  # "pushing" and "worse" are no guide's words, but no topic either
     ok, gate = in_scope("as a foreign national what are pgy1 stipends like in houston programs", [hit], vocab)
     assert not ok, gate
+
+
+@pytest.mark.parametrize("question", [
+    "in the interview how long should i talk when they ask about my red flag",
+    "how many years is a categorical genetics residency",
+])
+def test_the_statements_of_a_conflict_are_not_said_again_below_it(built_home, question):
+    ans = _ask(built_home, question)
+    assert ans.conflicts, ans.answer  # the guides disagree on this
+    for c in ans.conflicts:
+        for st in c["statements"]:
+            shown = [l for l in ans.answer.splitlines() if re.sub(r"^\s*-\s*|\s*\[\d+\]$", "", l).rstrip(".") == st["text"].rstrip(".")]
+            assert len(shown) == 1, (st["text"], ans.answer)

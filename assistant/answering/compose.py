@@ -372,7 +372,7 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
     return best
 
 
-def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=None) -> tuple[str, list[int]]:
+def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=None, said=()) -> tuple[str, list[int]]:
     """Answer text with ``[n]`` markers (n = 1-based index into ``hits``) and the hit indices used.
 
     The lead line answers first: the guide statement whose band or condition holds
@@ -383,7 +383,8 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     points from the top POOL passages, best first, while they fit in MAX_WORDS
     displayed words. Every line is quoted verbatim (an example is marked as the
     guide's example); a list item is shown under (or after) the line that
-    introduces it, and a chosen introducing line brings its items.
+    introduces it, and a chosen introducing line brings its items. Lines in
+    ``said`` (the statements of a conflict shown above the answer) are not said again.
     """
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
@@ -415,6 +416,9 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
                 per = per + [[] for _ in range(len(per), i)] + [units_i]
                 pool = hits[: i + 1]
                 break
+    if said:
+        already = {_key(t) for t in said}
+        per = [[u for u in us if _key(u.text) not in already] for us in per]
     units = [u for us in per for u in us]
     if not units:
         return "", []

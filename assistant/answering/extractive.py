@@ -32,7 +32,8 @@ def answer_extractive(p: Prepared, settings: Settings | None = None) -> Answer:
         return abstained(p, "extractive", settings)
     retriever = get_retriever(settings or get_settings())
     conflicts = find_conflicts(p.standalone, p.hits)
-    text, _ = compose_extractive(p.standalone, p.hits, retriever, numbers=p.numbers)
+    said = [st["text"] for c in conflicts for st in c["statements"]]  # shown first, with their sources: not again below
+    text, _ = compose_extractive(p.standalone, p.hits, retriever, numbers=p.numbers, said=said)
     if conflicts:
         text = _with_conflicts(text, conflicts)
     if not text:
