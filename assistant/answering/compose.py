@@ -389,23 +389,20 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
     named = named_field(question, hits)
-    if named:  # "... for internal medicine": another specialty's passages are not quoted (general ones are)
-        keep = [i for i, h in enumerate(hits) if h.specialty in (named, "any")][:POOL] or list(range(min(POOL, len(hits))))
-        pool = hits[: keep[-1] + 1]
-        per = [readable(passage_units(h, i), question) if i in keep else [] for i, h in enumerate(pool)]
-    else:
-        pool = hits[:POOL]
-        per = [readable(passage_units(h, i), question) for i, h in enumerate(pool)]
-    field = field_of(question, pool)
-    matched = _number_matches(numbers, per, hits, field)
     header = ""
     if named and not (numbers is not None and numbers.any()) and not field_covers(question, hits, named):
         # the named field's guide does not speak to this: say so, then what the other guides say (for their fields);
         # not when the applicant gives a number: the field's bands are its answer (another field's band is none)
         header = not_covered_by(named, hits)
         keep = [i for i, h in enumerate(hits) if h.specialty != named][:POOL]
-        pool = hits[: keep[-1] + 1] if keep else []
-        per = [readable(passage_units(h, i), question) if i in keep else [] for i, h in enumerate(pool)]
+    elif named:  # "... for internal medicine": another specialty's passages are not quoted (general ones are)
+        keep = [i for i, h in enumerate(hits) if h.specialty in (named, "any")][:POOL] or list(range(min(POOL, len(hits))))
+    else:
+        keep = list(range(min(POOL, len(hits))))
+    pool = hits[: keep[-1] + 1] if keep else []  # ``per`` stays indexed by rank: a passage not kept has no units
+    per = [readable(passage_units(h, i), question) if i in keep else [] for i, h in enumerate(pool)]
+    field = field_of(question, pool)
+    matched = _number_matches(numbers, per, hits, field)
     if numbers is not None and numbers.any() and not matched:
         # the applicant's own number is a strong signal: a passage further down whose band holds it is quoted too
         # (``per`` stays indexed by the passage's rank, so its [n] still points at it)
