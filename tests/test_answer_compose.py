@@ -251,3 +251,41 @@ def test_an_item_joined_to_its_lead_in_keeps_a_names_capital(built_home):
     hit = _written(built_home, text, {"Programs look hard at your exam history.": 0.8, "Step 1 or Step 2 CK failure or multiple attempts": 0.7})
     answer = _compose(built_home, "is a step 1 failure a red flag for programs", [hit])
     assert "Step 1 or Step 2 CK failure" in answer and "step 1 or Step 2" not in answer, answer  # "Step 1" is a name
+
+
+@pytest.mark.parametrize(
+    "line, whole",
+    [
+        ("Taking a research year is not a weakness in itself, but it does prompt questions from some interviewers:", True),
+        ("As a visa-holding applicant, you may face extra scrutiny of your timeline:", True),
+        ("While every program differs, certain concerns come up again and again in pediatrics:", True),
+        ("Consider sending a short, polite update letter to a handful of programs:", True),
+        ("Concerns arise when:", False),  # too short to say anything
+        ("Most pediatrics program directors now read Step 1 as:", False),  # "as": the list finishes it
+        ("When program directors screen applications from visa holders, they ask:", False),  # a verb waiting for its object
+        ("Internal medicine programs in the Midwest strongly value:", False),
+        ("If your Step 2 CK comes back well below your planned target:", False),  # no main clause
+        ("Use this structure when you talk about any red flag in an interview:", False),  # it points at the list
+        ("In every section of your ERAS application and your interviews:", False),  # no verb
+        ("Aim as high as you can, but as a rough general guide:", False),
+    ],
+)
+def test_a_lead_in_that_says_something_whole_reads_as_a_sentence(line, whole):
+    from assistant.answering.compose import as_statement
+    from assistant.answering.shapes import states_on_its_own
+
+    assert states_on_its_own(line) is whole
+    assert as_statement(line) == (line[:-1] + "." if whole else line)
+
+
+def test_a_whole_statement_whose_list_is_elsewhere_leads_as_a_sentence(built_home):
+    # "…, but it does prompt questions from some interviewers:" answers "is a research year a red flag" though its
+    # list is in the next passage; shown ending ":" it would dangle, so it ends "." (and a lead-in that says nothing
+    # alone, "Programs weigh:", is still never shown without its items)
+    lead = "Taking a research year is not a red flag in itself, but it does prompt questions from some interviewers:"
+    text = f"Plan your research year early.\n{lead}\nPrograms weigh:"
+    hit = _written(built_home, text, {lead: 0.8, "Plan your research year early.": 0.4, "Programs weigh:": 0.7})
+    answer = _compose(built_home, "is taking a research year a red flag for residency programs", [hit])
+    lines = answer.splitlines()
+    assert lines[0] == lead[:-1] + ". [1]", answer
+    assert "Programs weigh" not in answer and not any(re.sub(r"\s*\[\d+\]$", "", l).endswith(":") for l in lines), answer

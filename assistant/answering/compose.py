@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from assistant.answering.condense import field_of, named_field
 from assistant.answering.scope import asked_part, field_covers
-from assistant.answering.shapes import continues_a_sentence, is_about_the_guide, is_label, is_quotation, speaks_first_person
+from assistant.answering.shapes import continues_a_sentence, is_about_the_guide, is_label, is_quotation, speaks_first_person, states_on_its_own
 from assistant.retrieval import get_retriever
 from assistant.schemas import Hit
 from assistant.text import LIST_MARKER, normalize, tokenize
@@ -249,9 +249,10 @@ class _Selection:
             self.seen.add(_key(u.lead_in))
 
     def take(self, u: Unit) -> None:
-        """Add ``u`` and, if it introduces something, what it introduces."""
+        """Add ``u`` and, if it introduces something, what it introduces (a lead-in that says something whole
+        without its list, :func:`~assistant.answering.shapes.states_on_its_own`, is said alone when its list is not here)."""
         self.add(u)
-        if self.introduces(u):
+        if self.introduces(u) and not (not self.items_of(u) and states_on_its_own(u.text)):
             self.bring(u)
 
     def bring(self, u: Unit, follow: bool = True) -> None:
@@ -322,8 +323,12 @@ def _number_matches(numbers, per: list[list[Unit]], hits: list[Hit], field: str)
 
 
 def _dangling(sel: "_Selection", u: Unit) -> bool:
-    """A lead-in ("Concerns arise when:") whose items are not among the readable units: it would say nothing."""
-    return u.text.rstrip().endswith(":") and not sel.items_of(u)
+    """A lead-in ("Concerns arise when:") whose items are not among the readable units: it would say nothing.
+
+    Not one that says something whole without them ("Unexplained or poorly explained gaps can be significant red
+    flags:"): that is shown as a sentence (:func:`as_statement`).
+    """
+    return u.text.rstrip().endswith(":") and not sel.items_of(u) and not states_on_its_own(u.text)
 
 
 #: A question asking for a quantity ("how many programs", "what score", "how long"): a line stating a number answers it.
@@ -348,7 +353,7 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
     first = [u for us in per[:LEAD_POOL] for u in us if fit(u)] or [u for u in units if fit(u)] or units
 
     def intro(u: Unit) -> bool:  # a lead-in is not an answer ("Programs think about these issues differently:")
-        return u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question)
+        return u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question) and not states_on_its_own(u.text)
 
     opening = sorted((u for u in per[faq_at] if fit(u)), key=lambda u: u.order) if faq_at is not None else []
     if opening:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
@@ -527,11 +532,14 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
         return f"[{u.hit_index + 1}]"
 
     children, entries = _layout(lead, chosen)
-    lines = [f"{as_sentence(_joined(lead))} {mark(lead)}"]
+    first = as_sentence(_joined(lead))
+    lines = [f"{first if children.get(id(lead)) else as_statement(first)} {mark(lead)}"]
 
     def emit(u: Unit, depth: int, text: str | None = None, under: str = "") -> None:
         shown = as_sentence(text or (_quoted(u) if u.prefix else u.text))
         kids = children.get(id(u), [])
+        if not kids:
+            shown = as_statement(shown)
         if shown.endswith(":") and not kids:
             return  # a lead-in whose items were not chosen says nothing
         if not kids and not under.endswith(":") and not u.prefix and is_label(shown):
@@ -554,6 +562,12 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
     while lines and re.sub(r"\s*\[\d+\]$", "", lines[-1]).endswith(":"):
         lines.pop()  # never end on a lead-in
     return "\n".join(lines), used
+
+
+def as_statement(text: str) -> str:
+    """A lead-in shown without its list, when it says something whole (:func:`~assistant.answering.shapes.states_on_its_own`),
+    ends as a sentence: "... can be significant red flags." Any other line is returned as it is."""
+    return f"{text.rstrip()[:-1]}." if states_on_its_own(text) else text
 
 
 def as_sentence(text: str) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.text import normalize
+from assistant.text import STOPWORDS, normalize
 
 #: Lowercase words that make a line a sentence (or a clause), not a label.
 SENTENCE_WORDS = frozenset(
@@ -151,3 +151,53 @@ def is_about_the_guide(sentence: str) -> bool:
             continue
         return True
     return False
+
+
+#: Words that make a line a clause: auxiliaries and modals (a lead-in "…, they ask:" also has its verb after a pronoun).
+_FINITE = frozenset(
+    """is are was were be been am isn't aren't wasn't weren't can can't cannot could will won't would may might must should
+    do does did don't doesn't didn't have has had you're they're it's there's""".split()
+)
+_SUBJECTS = frozenset("i you we they he she it who".split())
+#: A lead-in that points at what follows it ("these", "the following", "for example", "such as", "as a general guide").
+_POINTS_AHEAD = re.compile(
+    r"\b(?:this|these|following|below|here'?s|here is|examples?|e\.g|such as|like|include|includes|including)\b|\bas an? (?:\w+ ){0,2}guide\b", re.I
+)
+_SUBORDINATE = re.compile(r"^(?:if|when|while|before|after|although|though|unless|because|since|once|whether)\b", re.I)
+
+
+def states_on_its_own(text: str) -> bool:
+    """Does a lead-in ("...:") say something whole without its list, so it can be shown as a sentence?
+
+    "Being a US citizen IMG is not a red flag in the official sense, but it does raise questions for some
+    program directors:" does (shown ending "."); "Concerns arise when:", "Most program directors now use Step 1
+    as:", "Medical genetics heavily values:" (a verb waiting for its object), "If your Step 2 CK comes back below
+    your target:" (a clause with no main clause), "Use this structure when ...:" (it points at the list) and
+    "In every section of your ERAS application:" (no verb) do not. Word classes are lemminflect's, as in
+    :func:`assistant.answering.scope.names_things`; at least 7 words, so a short lead-in ("Other programs
+    value:") is never read as a sentence. Written by hand: no library judges whether a clause is complete
+    without a parser model, and none can be downloaded here.
+    """
+    from lemminflect import getAllLemmas
+
+    t = normalize(text).strip()
+    if not t.endswith(":"):
+        return False
+    t = re.sub(r"\s*\([^()]*\)$", "", t[:-1].rstrip()).rstrip(" ,;")  # "... red flag (in writing or interviews)"
+    words = [w.strip("“”\"'’") for w in t.split()]
+    words = [w for w in words if w]
+    if len(words) < 7 or _POINTS_AHEAD.search(t) or (_SUBORDINATE.match(t) and "," not in t):
+        return False
+    last, before = words[-1].lower(), words[-2].lower()
+    kinds = getAllLemmas(last)
+    if last in STOPWORDS or (kinds and set(kinds) <= {"VERB", "AUX"}):
+        return False  # "... by:", "... they ask:": the object is the list
+    if "VERB" in kinds and (before in _SUBJECTS or before in _FINITE or before == "to" or before.endswith("ly")):
+        return False  # "Create columns ... to rate:", "... heavily values:"
+    lowered = [w.lower() for w in words]
+    has_verb = (
+        any(w in _FINITE for w in lowered)
+        or any(a in _SUBJECTS for a in lowered[:-1])
+        or any(set(getAllLemmas(w) or {"X"}) <= {"VERB", "AUX"} and not w.endswith(("ing", "ed")) for w in lowered)  # "... come up again"
+    )
+    return has_verb or lowered[0] in IMPERATIVES
