@@ -289,3 +289,17 @@ def test_a_whole_statement_whose_list_is_elsewhere_leads_as_a_sentence(built_hom
     lines = answer.splitlines()
     assert lines[0] == lead[:-1] + ". [1]", answer
     assert "Programs weigh" not in answer and not any(re.sub(r"\s*\[\d+\]$", "", l).endswith(":") for l in lines), answer
+
+
+def test_asked_for_wording_the_line_that_introduces_the_guides_example_leads(built_home):
+    # "what should i write instead of 'helped in clinic'": the guide's "Instead of ..., write:" and its example answer it
+    # (a lead-in that introduces advice still never leads a question that does not ask for a list)
+    text = ("Volunteer work counts when you describe it well.\nInstead of “Helped in clinic,” write:\n"
+            "- “Took family histories for 40 patients and drafted pedigrees for the genetic counselor.”\n"
+            "Describing what you did beats listing where you were.")
+    sims = {"Volunteer work counts when you describe it well.": 0.6, "Instead of “Helped in clinic,” write:": 0.5}
+    hit = _written(built_home, text, sims)
+    answer = _compose(built_home, "what should i write for my clinic volunteering instead of just 'helped in clinic'", [hit])
+    lines = answer.splitlines()
+    assert lines[0].startswith("Instead of “Helped in clinic,” write:"), answer
+    assert "The guide's example: “Took family histories" in lines[1], answer

@@ -353,7 +353,12 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
     first = [u for us in per[:LEAD_POOL] for u in us if fit(u)] or [u for u in units if fit(u)] or units
 
     def intro(u: Unit) -> bool:  # a lead-in is not an answer ("Programs think about these issues differently:")
-        return u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question) and not states_on_its_own(u.text)
+        return (u.text.rstrip().endswith(":") and not _YES_NO_ANSWER.match(u.text) and not _ASKS_LIST.search(question)
+                and not states_on_its_own(u.text) and not shows_examples(u))
+
+    def shows_examples(u: Unit) -> bool:  # asked for wording: "Instead of “Observed clinic,” write:" and its example answer
+        kids = sel.items_of(u)
+        return bool(kids) and all(k.example for k in kids)
 
     opening = sorted((u for u in per[faq_at] if fit(u)), key=lambda u: u.order) if faq_at is not None else []
     if opening:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
