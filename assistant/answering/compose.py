@@ -292,6 +292,9 @@ _YES_NO = re.compile(r"(?:^|[.!?,;]\s+)(?:is|are|am|do|does|did|can|could|should
 _ASKS_LIST = re.compile(r"\b(?:steps|step(?!\s*[123]\b)|tiers?|stages?|parts?|structure|template|framework|list|types|kinds|categories|options|ways|components|elements)\b|\bwhat are (?:the|my)\b", re.I)
 #: A question about where the applicant's own number stands: the band that holds it is the answer.
 _ASKS_STANDING = re.compile(r"\b(?:chances?|odds|shot|competitive|competitiveness|enough|good|bad|ok|okay|fine|decent|low|high|realistic|possible|match|stand|where does|too (?:old|late))\b", re.I)
+#: A lead-in that gives the words to use ("Instead of “Observed clinic,” write:", "Say it like this:"), not one that
+#: quotes what others say ("You will likely be asked:").
+_GIVES_WORDING = re.compile(r"\b(?:write|say|phrase|word|put)\b[^:]*:\s*$", re.I)
 _YES_NO_ANSWER = re.compile(r"^(?:yes|no)\b\s*[,.!;:—–-]", re.I)  # "No, ...", "Yes." (not "No clear improvement ...")
 
 
@@ -358,7 +361,7 @@ def _choose_lead(question: str, per: list[list[Unit]], units: list[Unit], sel: "
 
     def shows_examples(u: Unit) -> bool:  # asked for wording: "Instead of “Observed clinic,” write:" and its example answer
         kids = sel.items_of(u)
-        return bool(kids) and all(k.example for k in kids)
+        return bool(_GIVES_WORDING.search(u.text)) and bool(kids) and all(k.example for k in kids)
 
     opening = sorted((u for u in per[faq_at] if fit(u)), key=lambda u: u.order) if faq_at is not None else []
     if opening:  # a matching FAQ opens with the direct answer ("Yes, it is possible, ..."): its first statement leads
