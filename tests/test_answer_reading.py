@@ -260,6 +260,7 @@ def test_typos_and_personal_stories_are_still_answered(built_home, question):
     ("i failed biochemistry and pathology in 2nd year and had to repeat the year but my clinical rotations went "
      "really well. how do i get radiology programs to look past that"),
     "how do i explain a gap year in my radiolgy resdency application",  # typos of library words
+    "how many letters of rec do i need and from who",  # "rec": the library's "recommendation", clipped
 ])
 def test_a_story_about_other_things_is_answered_for_what_it_asks(built_home, question):
     ans = _ask(built_home, question)

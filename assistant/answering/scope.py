@@ -134,7 +134,7 @@ def unknown_terms(asking: str, vocab: set[str], words: set[str] | None = None) -
     for t in focus_terms(asking):
         if t in vocab or t.replace("-", "") in compact or t.isdigit() or (len(t) < 3 and t not in acronyms):
             continue
-        if len(t) >= 5 and any(_typo_of_known(w, words or vocab) for w in typed.get(t, [t])):
+        if any(known_spelling(w, words or vocab) for w in typed.get(t, [t])):
             continue
         out.append(t)
     return out
@@ -157,6 +157,23 @@ def names_things(stem: str, typed: dict[str, list[str]]) -> bool:
     from lemminflect import getAllLemmas
 
     return any(not (kinds := getAllLemmas(w)) or "NOUN" in kinds or "PROPN" in kinds for w in typed.get(stem, [stem]))
+
+
+def _clipped_known(word: str, words: set[str]) -> bool:
+    """Is ``word`` a clipped form of a word the library uses ("rec" for "recommendation", "peds" for "pediatrics")?
+    Only a word no English lexicon knows (lemminflect's, as in :func:`names_things`): "fee" begins "feedback" but
+    is a word of its own."""
+    from lemminflect import getAllLemmas
+
+    stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
+    if len(stem) < 3 or getAllLemmas(word):
+        return False
+    return any(w.startswith(stem) and len(w) >= len(stem) + 3 for w in words)
+
+
+def known_spelling(word: str, words: set[str]) -> bool:
+    """Is the typed ``word`` a library word written another way: a typo ("radiolgy") or a clipped form ("rec")?"""
+    return (len(word) >= 5 and _typo_of_known(word, words)) or _clipped_known(word, words)
 
 
 def _typo_of_known(word: str, words: set[str]) -> bool:
@@ -260,7 +277,9 @@ def in_scope(question: str, hits: list[Hit], vocab: set[str] | None = None, word
         return False, {"closeness": 0.0}
     terms = focus_terms(question)
     vocab = vocab or set()
-    oov = [t for t in terms if vocab and t not in vocab]
+    typed = typed_words(question)
+    # a typo or a clipped word ("letters of rec") is the library's word, not one it never uses
+    oov = [t for t in terms if vocab and t not in vocab and not (words and any(known_spelling(w, words) for w in typed.get(t, [t])))]
     # a long message tells a story before it asks: only the asking part names the topic ("after failing
     # pathology ... how do i explain it?" asks about explaining a failure, not about pathology)
     asking = asked_part(question)
