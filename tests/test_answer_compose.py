@@ -303,3 +303,15 @@ def test_asked_for_wording_the_line_that_introduces_the_guides_example_leads(bui
     lines = answer.splitlines()
     assert lines[0].startswith("Instead of “Helped in clinic,” write:"), answer
     assert "The guide's example: “Took family histories" in lines[1], answer
+
+
+def test_a_conflicts_statements_shown_above_take_their_words_of_the_budget(built_home):
+    # the conflict block is part of what the applicant reads: the composed answer below it is that much shorter
+    q = "How do I explain a gap after graduation to radiology programs?"
+    hits = get_retriever(built_home).search(q, k=5)
+    said = ["Gaps of up to 12 months are usually fine, programs say.", "Programs see any gap over 6 months as a red flag that needs a full paragraph of explanation."]
+    alone, _ = compose_extractive(q, hits, get_retriever(built_home))
+    below, _ = compose_extractive(q, hits, get_retriever(built_home), said=said)
+    shown = sum(len(t.split()) for t in said)
+    assert _words(alone) > MAX_WORDS - shown, alone  # the budget binds for this question
+    assert _words(below) <= MAX_WORDS - shown, below

@@ -397,7 +397,8 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     displayed words. Every line is quoted verbatim (an example is marked as the
     guide's example); a list item is shown under (or after) the line that
     introduces it, and a chosen introducing line brings its items. Lines in
-    ``said`` (the statements of a conflict shown above the answer) are not said again.
+    ``said`` (the statements of a conflict shown above the answer) are not said again, and their words count
+    toward MAX_WORDS.
     """
     retriever = retriever or get_retriever()
     idf = _idf(retriever)
@@ -438,6 +439,7 @@ def compose_extractive(question: str, hits: list[Hit], retriever=None, numbers=N
     faq_at = next((i for i, h in enumerate(pool[:FAQ_POOL]) if per[i] and _faq_match(question, h)), None)
     _score_units(question, units, idf, faq_at, None if header else named)
     sel = _Selection(per)
+    sel.words = sum(len(t.split()) for t in said)  # a conflict's statements, shown above, take their words of the budget
     for u, phrase in matched:
         u.prefix = phrase
     # the band leads when the question is about the number ("is 238 enough?") or the top passage states it;
