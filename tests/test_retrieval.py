@@ -79,3 +79,28 @@ def test_a_passage_mostly_inside_a_better_ranked_one_is_not_returned_again(tmp_p
     shelf = [h for h in hits if "Name the exam and the attempt" in h.text]
     assert len(shelf) == 1, [(h.source, h.text[:60]) for h in hits]
     assert len({h.chunk_id for h in hits}) == len(hits)
+
+
+def test_an_index_saved_with_older_bm25_settings_is_searched_with_todays(fresh_home):
+    # k1 and b live in assistant.tuning; an index saved before they were re-tuned is rebuilt at load, not searched stale
+    import bm25s
+
+    from assistant.ingestion.pipeline import ingest
+    from assistant.store import BM25Index, IndexState
+    from assistant.text import tokenize
+    from assistant.tuning import BM25_B, BM25_K1
+
+    ingest(settings=fresh_home)
+    folder = IndexState.read(fresh_home).gen_dir(fresh_home) / "bm25"
+    saved = bm25s.BM25.load(str(folder))
+    assert (saved.k1, saved.b) == (BM25_K1, BM25_B)  # ingest saves today's
+    r = Retriever(fresh_home)
+    texts = [row["embed"] for row in (r.ensure_loaded() or r.rows)]
+    old = bm25s.BM25(k1=1.5, b=0.75)  # bm25s's defaults, this project's until re-tuned
+    old.index([tokenize(t) or ["_empty_"] for t in texts], show_progress=False)
+    old.save(str(folder))
+    assert not BM25Index(old, len(texts)).current
+    r = Retriever(fresh_home)
+    hits = r.search("How many genetics programs should a US citizen IMG apply to?", k=5)
+    assert r.bm25.current and (r.bm25.retriever.k1, r.bm25.retriever.b) == (BM25_K1, BM25_B)
+    assert any("10–20" in h.text for h in hits)

@@ -74,6 +74,8 @@ class Retriever:
                 bm25 = BM25Index.load(gdir / "bm25", len(rows))
             except Exception as exc:
                 raise IndexMissingError(f"the BM25 index in {gdir / 'bm25'} is missing or corrupt ({type(exc).__name__}); {REBUILD_HINT}") from None
+            if not bm25.current:  # saved before k1/b were re-tuned: rebuilt here (fast; the next ingest saves it)
+                bm25 = BM25Index.build([r["embed"] for r in rows])
             client = chroma_client(self.settings)
             try:
                 coll = client.get_collection(state.collection, embedding_function=None)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.text import tokenize
+from assistant.tuning import BM25_B, BM25_K1
 
 
 class BM25Index:
@@ -26,9 +27,14 @@ class BM25Index:
         import bm25s
 
         corpus_tokens = [tokenize(t) or ["_empty_"] for t in texts]
-        r = bm25s.BM25()
+        r = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         r.index(corpus_tokens, show_progress=False)
         return cls(r, len(texts))
+
+    @property
+    def current(self) -> bool:
+        """Built with today's k1 and b (:mod:`assistant.tuning`)? An index saved before they changed is not."""
+        return (float(self.retriever.k1), float(self.retriever.b)) == (float(BM25_K1), float(BM25_B))
 
     def save(self, folder: Path) -> None:
         self.retriever.save(str(folder))
