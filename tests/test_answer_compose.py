@@ -315,3 +315,17 @@ def test_a_conflicts_statements_shown_above_take_their_words_of_the_budget(built
     shown = sum(len(t.split()) for t in said)
     assert _words(alone) > MAX_WORDS - shown, alone  # the budget binds for this question
     assert _words(below) <= MAX_WORDS - shown, below
+
+
+def test_a_heading_item_that_leads_is_shown_under_its_lead_in_not_joined_to_it(built_home):
+    # "...relevant to pediatrics: timeline and Gap Concerns." read garbled: the lead-in first, the heading under it
+    text = ("Some concerns weigh more heavily in pediatrics than elsewhere:\n"
+            "- Timeline and Gap Concerns\n  - Long gaps after graduation with no clinical work\n  - Breaks in training nobody explains\n"
+            "- Communication Concerns\n  - Difficulty explaining plans to parents")
+    sims = {"Long gaps after graduation with no clinical work": 0.5, "Timeline and Gap Concerns": 0.9, "Difficulty explaining plans to parents": 0.6}
+    hit = _written(built_home, text, sims)
+    lines = _compose(built_home, "what timeline concerns do pediatrics programs have", [hit]).splitlines()
+    assert lines[0] == "Some concerns weigh more heavily in pediatrics than elsewhere: [1]", lines
+    assert lines[1] == "- Timeline and Gap Concerns. [1]", lines
+    assert lines[2].startswith("  - Long gaps after graduation"), lines
+    assert not any(l.endswith(("Gap Concerns. [1]", "Communication Concerns. [1]")) and ":" in l for l in lines), lines  # as a point either

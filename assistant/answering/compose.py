@@ -542,7 +542,10 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
         return f"[{u.hit_index + 1}]"
 
     children, entries = _layout(lead, chosen)
-    first = as_sentence(_joined(lead))
+    # a heading that is an item of its lead-in's list ("Timeline and Gap Concerns") is not joined to it: the lead-in
+    # is said first, the heading under it with its items ("...radiology: timeline and Gap Concerns." reads garbled)
+    titled = bool(lead.is_item and lead.lead_in and not lead.prefix and is_label(lead.text) and children.get(id(lead)))
+    first = as_sentence(lead.lead_in if titled else _joined(lead))
     lines = [f"{first if children.get(id(lead)) else as_statement(first)} {mark(lead)}"]
 
     def emit(u: Unit, depth: int, text: str | None = None, under: str = "") -> None:
@@ -558,12 +561,14 @@ def render(lead: Unit, chosen: list[Unit]) -> tuple[str, list[int]]:
         for k in kids:
             emit(k, depth + 1, under=shown)
 
+    if titled:  # "…relevant to diagnostic radiology:", then "- Timeline and Gap Concerns." with its own items
+        lines.append(f"- {as_sentence(lead.text)} {mark(lead)}")
     for k in children.get(id(lead), []):  # the lead introduces a list: its items are the first bullets
-        emit(k, 0, under=lead.text)
+        emit(k, 1 if titled else 0, under=lead.text)
     for _, kind, x in sorted(entries, key=lambda e: e[0]):
         if kind == "line":
             emit(x, 0)
-        elif len(x) == 1:
+        elif len(x) == 1 and not (is_label(x[0].text) and children.get(id(x[0]))):  # (a heading is not joined either)
             emit(x[0], 0, _joined(x[0]))
         else:
             lines.append(f"- {as_sentence(x[0].lead_in)} {mark(x[0])}")
