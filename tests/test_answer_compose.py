@@ -329,3 +329,14 @@ def test_a_heading_item_that_leads_is_shown_under_its_lead_in_not_joined_to_it(b
     assert lines[1] == "- Timeline and Gap Concerns. [1]", lines
     assert lines[2].startswith("  - Long gaps after graduation"), lines
     assert not any(l.endswith(("Gap Concerns. [1]", "Communication Concerns. [1]")) and ":" in l for l in lines), lines  # as a point either
+
+
+def test_the_items_a_sentence_about_the_guide_introduces_are_its_contents_not_advice(built_home):
+    text = ("This guide will walk you through practical strategies for a pediatrics match, including:\n"
+            "- How program directors read a language certificate\n- What to say about your scores in interviews\n"
+            "Programs value applicants who can explain complex plans to worried parents.")
+    sims = {"How program directors read a language certificate": 0.9, "What to say about your scores in interviews": 0.8,
+            "Programs value applicants who can explain complex plans to worried parents.": 0.5}
+    answer = _compose(built_home, "will my language skills count in pediatrics interviews", [_written(built_home, text, sims)])
+    assert "language certificate" not in answer and "walk you through" not in answer, answer
+    assert answer.startswith("Programs value applicants who can explain"), answer

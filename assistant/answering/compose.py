@@ -139,7 +139,7 @@ def wants_wording(question: str) -> bool:
 def readable(units: list[Unit], question: str) -> list[Unit]:
     """The units that read as advice on their own (see :mod:`assistant.answering.shapes`).
 
-    Dropped: sentences about the guide itself ("This guide focuses on ..."); a line that continues a sentence
+    Dropped: sentences about the guide itself ("This guide focuses on ...") and the items they introduce; a line that continues a sentence
     cut before it ("…can significantly improve your competitiveness.") unless it closes a list; bare labels
     ("IMG Friendliness.") unless they introduce items (then they are shown with them);
     questions the guide asks itself (a list's items may be questions: those stay);
@@ -150,8 +150,9 @@ def readable(units: list[Unit], question: str) -> list[Unit]:
     introduces = {(u.hit_index, u.lead_in) for u in units if u.is_item and u.lead_in}
     out = []
     for u in units:
-        if is_about_the_guide(u.text) or (continues_a_sentence(u.text) and not u.is_item):
-            continue  # (a continuation that closes a list is one of its items: passage_units)
+        if is_about_the_guide(u.text) or (u.is_item and is_about_the_guide(u.lead_in)) or (continues_a_sentence(u.text) and not u.is_item):
+            continue  # (a continuation that closes a list is one of its items: passage_units; the items of "This guide will
+            # walk you through ...:" are its table of contents)
         quoted = is_quotation(u.text) or speaks_first_person(u.text)
         under_example = bool(u.lead_in) and bool(_EXAMPLE_LEAD.search(u.lead_in)) and (u.text.startswith(("“", '"')) or quoted)
         if quoted or under_example:
