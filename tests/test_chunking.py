@@ -87,3 +87,14 @@ def test_sentence_units_do_not_break_after_abbreviations():
     assert split_sentences("I met Dr.\nSmith later.") == ["I met Dr.", "Smith later."], "lines are never joined"
     units = [u["text"] for u in split_units("- U.S. MD vs. U.S. DO vs. IMGs\n- Risk vs. Trajectory", "Match data")]
     assert units == ["U.S. MD vs. U.S. DO vs. IMGs", "Risk vs. Trajectory"]
+
+
+def test_a_quotation_of_several_sentences_is_one_unit():
+    # cut at its sentences, each half showed as an example with one quote mark: “I notice ... attempt. / What ...?”
+    from assistant.ingestion.chunking import split_units
+
+    text = ("Expect a direct question:\n- “Your transcript shows a repeated year. What happened, and what changed?”\n"
+            "- Answer it in two sentences. Then stop talking.")
+    units = [u["text"] for u in split_units(text, "Interviews")]
+    assert "“Your transcript shows a repeated year. What happened, and what changed?”" in units, units
+    assert "Answer it in two sentences." in units and "Then stop talking." in units, units  # other items still split

@@ -36,12 +36,13 @@ from assistant.ingestion.corpus import Document
 from assistant.ingestion.structure import Block, from_lines, from_markdown
 from assistant.tuning import PASSAGE_MIN_WORDS, PASSAGE_SOFT_MAX_WORDS, SECTION_MERGE_WORDS
 
-CHUNKER_VERSION = 9
+CHUNKER_VERSION = 10
 PASSAGE_MAX_WORDS = passage_max_words()
 EMBED_FORMAT = embed_format()
 
 _LABEL = re.compile(r"^[A-Z][\w ’'()/,&+-]{0,40}:$")  # "Cause:", "Example framing:", "Track:"
 _QUOTE_START = ("“", '"', "‘")
+_WHOLE_QUOTE = re.compile(r"“[^“”]+”[.!?]?|\"[^\"]+\"[.!?]?")  # a line that is one quotation and nothing else
 
 
 @dataclass
@@ -339,7 +340,10 @@ def split_units(text: str, section: str) -> list[dict]:
         m = LIST_MARKER.match(s)
         item = bool(m)
         context = parents[-1][1] if parents else lead_in
-        for sent in split_sentences(s):
+        body = LIST_MARKER.sub("", s).strip()
+        # a quotation is one unit, however many sentences it holds: “I notice you had a failed Step 1 attempt. What
+        # happened and what did you learn?” cut in two showed as two examples, each with one quote mark
+        for sent in [body] if _WHOLE_QUOTE.fullmatch(body) else split_sentences(s):
             if len(sent) < 12:
                 continue
             units.append({"text": sent, "item": item, "lead_in": context if item else "", "order": len(units)})
